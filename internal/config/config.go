@@ -1,0 +1,255 @@
+// Package config reads the YAML configuration of "autodiscover serve",
+// fills in defaults and checks it, listing every problem with its file and
+// line. Only the command reads it; the other packages take their own
+// option values, built from a File by the command.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// File is the whole configuration.
+type File struct {
+	Listen   Listen   `yaml:"listen"`
+	StateDir string   `yaml:"state_dir"`
+	TLS      TLS      `yaml:"tls"`
+	Auth     Auth     `yaml:"auth"`
+	Log      Log      `yaml:"log"`
+	Domains  []Domain `yaml:"domains"`
+	Users    []User   `yaml:"users"`
+
+	// Path is the file the configuration was read from ("" for bytes).
+	Path string `yaml:"-"`
+}
+
+// Listen holds the listener addresses.
+type Listen struct {
+	// HTTPS is the address of the HTTPS listener; default ":443".
+	HTTPS string `yaml:"https"`
+	// HTTP is the address of the plain-HTTP listener (phase-3 redirect);
+	// default ":80"; "off" disables it.
+	HTTP string `yaml:"http"`
+}
+
+// TLS holds the certificates of the HTTPS listener.
+type TLS struct {
+	// Certificates are certificate and key files; each certificate is
+	// served for the DNS names it carries (SNI).
+	Certificates []Certificate `yaml:"certificates"`
+	// DefaultCertificate names the host name whose certificate is served
+	// to clients that send no SNI; default: the first certificate.
+	DefaultCertificate string `yaml:"default_certificate"`
+}
+
+// Certificate is a PEM certificate chain and its key.
+type Certificate struct {
+	CertFile string `yaml:"cert_file"`
+	KeyFile  string `yaml:"key_file"`
+}
+
+// Auth tunes authentication.
+type Auth struct {
+	// Realm is the Basic realm; default "autodiscover".
+	Realm string `yaml:"realm"`
+	// CacheTTL is how long a verified credential is remembered; default
+	// 5m; "0s" disables the cache.
+	CacheTTL *time.Duration `yaml:"cache_ttl"`
+	// CacheSize bounds the cache; default 10000 entries.
+	CacheSize int `yaml:"cache_size"`
+	// Throttle slows down repeated failures.
+	Throttle Throttle `yaml:"throttle"`
+}
+
+// Throttle tunes the failed-login throttle.
+type Throttle struct {
+	FreeFailures int           `yaml:"free_failures"` // default 3
+	BaseDelay    time.Duration `yaml:"base_delay"`    // default 500ms
+	MaxDelay     time.Duration `yaml:"max_delay"`     // default 10s
+	Window       time.Duration `yaml:"window"`        // default 15m
+}
+
+// Log tunes logging.
+type Log struct {
+	Level  string `yaml:"level"`  // debug, info (default), warn, error
+	Format string `yaml:"format"` // text (default) or json
+}
+
+// Domain is a mail domain served natively.
+type Domain struct {
+	Name            string      `yaml:"name"`
+	Aliases         []string    `yaml:"aliases"`
+	AutodiscoverURL string      `yaml:"autodiscover_url"`
+	ActiveSyncURL   string      `yaml:"activesync_url"`
+	EWSURL          string      `yaml:"ews_url"`
+	OABURL          string      `yaml:"oab_url"`
+	OOFURL          string      `yaml:"oof_url"`
+	IMAP            *MailServer `yaml:"imap"`
+	POP3            *MailServer `yaml:"pop3"`
+	SMTP            *MailServer `yaml:"smtp"`
+	LoginName       string      `yaml:"login_name"`
+	RedirectAddr    string      `yaml:"redirect_addr"`
+	RedirectURL     string      `yaml:"redirect_url"`
+}
+
+// MailServer is an IMAP, POP3 or SMTP server.
+type MailServer struct {
+	Host string `yaml:"host"`
+	Port int    `yaml:"port"`
+	// TLS is implicit, starttls or none; default by port (993, 995, 465:
+	// implicit; 143, 110, 587, 25: starttls).
+	TLS string `yaml:"tls"`
+}
+
+// User is a mailbox of the file directory.
+type User struct {
+	Address      string   `yaml:"address"`
+	DisplayName  string   `yaml:"display_name"`
+	Aliases      []string `yaml:"aliases"`
+	LoginName    string   `yaml:"login_name"`
+	PasswordHash string   `yaml:"password_hash"`
+}
+
+// Problem is one thing wrong with a configuration.
+type Problem struct {
+	File string
+	Line int    // 0 when unknown
+	Path string // the key, like domains[0].imap.port
+	Msg  string
+}
+
+func (p Problem) String() string {
+	var b strings.Builder
+	if p.File != "" {
+		b.WriteString(p.File)
+		b.WriteString(":")
+	}
+	if p.Line > 0 {
+		fmt.Fprintf(&b, "%d:", p.Line)
+	}
+	if b.Len() > 0 {
+		b.WriteString(" ")
+	}
+	if p.Path != "" {
+		b.WriteString(p.Path)
+		b.WriteString(": ")
+	}
+	b.WriteString(p.Msg)
+	return b.String()
+}
+
+// Error lists every problem of a configuration.
+type Error struct {
+	Problems []Problem
+}
+
+func (e *Error) Error() string {
+	lines := make([]string, len(e.Problems))
+	for i, p := range e.Problems {
+		lines[i] = p.String()
+	}
+	return fmt.Sprintf("invalid configuration (%d problem(s)):\n  %s", len(lines), strings.Join(lines, "\n  "))
+}
+
+// Load reads, completes and checks the configuration file at path.
+func Load(path string) (*File, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading configuration: %w", err)
+	}
+	return Parse(data, path)
+}
+
+// maxFileSize bounds a configuration file.
+const maxFileSize = 16 << 20
+
+// Parse reads, completes and checks a configuration; path is used in
+// messages only. The error, when there are problems, is an *Error.
+func Parse(data []byte, path string) (*File, error) {
+	if len(data) > maxFileSize {
+		return nil, &Error{[]Problem{{File: path, Msg: "file larger than 16 MiB"}}}
+	}
+	var root yaml.Node
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&root); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, &Error{[]Problem{{File: path, Msg: "the file is empty"}}}
+		}
+		return nil, &Error{yamlProblems(path, err)}
+	}
+	var f File
+	strict := yaml.NewDecoder(bytes.NewReader(data))
+	strict.KnownFields(true)
+	if err := strict.Decode(&f); err != nil {
+		return nil, &Error{yamlProblems(path, err)}
+	}
+	f.Path = path
+	v := &validator{file: path, lines: map[string]int{}}
+	index(&root, "", v.lines)
+	v.check(&f)
+	if len(v.problems) > 0 {
+		sort.SliceStable(v.problems, func(i, j int) bool { return v.problems[i].Line < v.problems[j].Line })
+		return nil, &Error{v.problems}
+	}
+	return &f, nil
+}
+
+// yamlProblems turns a YAML error into problems, one per line it reports.
+func yamlProblems(path string, err error) []Problem {
+	var te *yaml.TypeError
+	if errors.As(err, &te) {
+		ps := make([]Problem, 0, len(te.Errors))
+		for _, e := range te.Errors {
+			ps = append(ps, lineProblem(path, e))
+		}
+		return ps
+	}
+	return []Problem{lineProblem(path, strings.TrimPrefix(err.Error(), "yaml: "))}
+}
+
+// lineProblem splits "line N: message" into a problem.
+func lineProblem(path, msg string) Problem {
+	var line int
+	if rest, ok := strings.CutPrefix(msg, "line "); ok {
+		if n, after, ok := strings.Cut(rest, ": "); ok {
+			if _, err := fmt.Sscanf(n, "%d", &line); err == nil {
+				msg = after
+			}
+		}
+	}
+	return Problem{File: path, Line: line, Msg: msg}
+}
+
+// index records the line of every key and sequence item under its path.
+func index(n *yaml.Node, path string, lines map[string]int) {
+	switch n.Kind {
+	case yaml.DocumentNode:
+		for _, c := range n.Content {
+			index(c, path, lines)
+		}
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			p := k.Value
+			if path != "" {
+				p = path + "." + k.Value
+			}
+			lines[p] = k.Line
+			index(v, p, lines)
+		}
+	case yaml.SequenceNode:
+		for i, c := range n.Content {
+			p := fmt.Sprintf("%s[%d]", path, i)
+			lines[p] = c.Line
+			index(c, p, lines)
+		}
+	}
+}

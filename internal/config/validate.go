@@ -1,0 +1,282 @@
+package config
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"regexp"
+	"strings"
+
+	"github.com/autodiscover-go/autodiscover/internal/auth"
+	"github.com/autodiscover-go/autodiscover/internal/directory"
+)
+
+type validator struct {
+	file     string
+	lines    map[string]int
+	problems []Problem
+}
+
+// addf records a problem at path; its line is that of the nearest
+// enclosing key that has one.
+func (v *validator) addf(path, format string, args ...any) {
+	line := 0
+	for p := path; p != ""; p = parent(p) {
+		if l, ok := v.lines[p]; ok {
+			line = l
+			break
+		}
+	}
+	v.problems = append(v.problems, Problem{File: v.file, Line: line, Path: path, Msg: fmt.Sprintf(format, args...)})
+}
+
+func parent(path string) string {
+	if i := strings.LastIndexAny(path, ".["); i >= 0 {
+		return path[:i]
+	}
+	return ""
+}
+
+func (v *validator) check(f *File) {
+	v.listen(f)
+	v.tls(f)
+	v.auth(f)
+	switch f.Log.Level {
+	case "", "debug", "info", "warn", "error":
+	default:
+		v.addf("log.level", "unknown level %q (want debug, info, warn or error)", f.Log.Level)
+	}
+	switch f.Log.Format {
+	case "", "text", "json":
+	default:
+		v.addf("log.format", "unknown format %q (want text or json)", f.Log.Format)
+	}
+	if len(f.Domains) == 0 {
+		v.addf("domains", "no domains: list at least one domain to serve")
+	}
+	owner := map[string]string{} // domain name or alias -> path that claimed it
+	for i := range f.Domains {
+		v.domain(&f.Domains[i], fmt.Sprintf("domains[%d]", i), owner)
+	}
+	v.users(f)
+}
+
+func (v *validator) listen(f *File) {
+	if f.Listen.HTTPS == "" {
+		f.Listen.HTTPS = ":443"
+	}
+	if f.Listen.HTTP == "" {
+		f.Listen.HTTP = ":80"
+	}
+	for key, addr := range map[string]string{"listen.https": f.Listen.HTTPS, "listen.http": f.Listen.HTTP} {
+		if addr == "off" && key == "listen.http" {
+			continue
+		}
+		if _, _, err := net.SplitHostPort(addr); err != nil {
+			v.addf(key, "%q is not a host:port address (like :443 or 127.0.0.1:8443)", addr)
+		}
+	}
+}
+
+func (v *validator) tls(f *File) {
+	for i, c := range f.TLS.Certificates {
+		p := fmt.Sprintf("tls.certificates[%d]", i)
+		for key, file := range map[string]string{"cert_file": c.CertFile, "key_file": c.KeyFile} {
+			if file == "" {
+				v.addf(p+"."+key, "missing: name a PEM file")
+			} else if _, err := os.Stat(file); err != nil {
+				v.addf(p+"."+key, "cannot read %s: %v", file, err)
+			}
+		}
+	}
+	if f.TLS.DefaultCertificate != "" {
+		d, err := directory.NormalizeDomain(f.TLS.DefaultCertificate)
+		if err != nil {
+			v.addf("tls.default_certificate", "%q is not a host name", f.TLS.DefaultCertificate)
+		}
+		f.TLS.DefaultCertificate = d
+	}
+}
+
+func (v *validator) auth(f *File) {
+	if f.Auth.Realm == "" {
+		f.Auth.Realm = "autodiscover"
+	}
+	if strings.ContainsAny(f.Auth.Realm, "\"\\\r\n") {
+		v.addf("auth.realm", "must not contain quotes, backslashes or line breaks")
+	}
+	if f.Auth.CacheTTL != nil && *f.Auth.CacheTTL < 0 {
+		v.addf("auth.cache_ttl", "must not be negative")
+	}
+	if f.Auth.CacheSize < 0 {
+		v.addf("auth.cache_size", "must not be negative")
+	}
+	t := f.Auth.Throttle
+	if t.FreeFailures < 0 || t.BaseDelay < 0 || t.MaxDelay < 0 || t.Window < 0 {
+		v.addf("auth.throttle", "values must not be negative")
+	}
+}
+
+// placeholder matches a %NAME% template placeholder.
+var placeholder = regexp.MustCompile(`%[A-Za-z_]*%`)
+
+func (v *validator) template(path, t string) {
+	for _, ph := range placeholder.FindAllString(t, -1) {
+		switch ph {
+		case "%EMAILADDRESS%", "%EMAILLOCALPART%", "%EMAILDOMAIN%":
+		default:
+			v.addf(path, "unknown placeholder %s (want %%EMAILADDRESS%%, %%EMAILLOCALPART%% or %%EMAILDOMAIN%%)", ph)
+		}
+	}
+}
+
+func (v *validator) domain(d *Domain, p string, owner map[string]string) {
+	claim := func(path, raw string) string {
+		n, err := directory.NormalizeDomain(raw)
+		if err != nil {
+			v.addf(path, "%q is not a domain name", raw)
+			return raw
+		}
+		if prev, dup := owner[n]; dup {
+			v.addf(path, "domain %s is already configured at %s", n, prev)
+		}
+		owner[n] = path
+		return n
+	}
+	if d.Name == "" {
+		v.addf(p+".name", "missing: the mail domain, like company.tld")
+	} else {
+		d.Name = claim(p+".name", d.Name)
+	}
+	for i, a := range d.Aliases {
+		d.Aliases[i] = claim(fmt.Sprintf("%s.aliases[%d]", p, i), a)
+	}
+	if d.AutodiscoverURL != "" {
+		if u := v.httpsURL(p+".autodiscover_url", d.AutodiscoverURL); u != nil && !isAutodiscoverPath(u.Path) {
+			v.addf(p+".autodiscover_url", "path %q must be /autodiscover/autodiscover.xml", u.Path)
+		}
+	}
+	for key, val := range map[string]string{"activesync_url": d.ActiveSyncURL, "ews_url": d.EWSURL, "oab_url": d.OABURL, "oof_url": d.OOFURL, "redirect_url": d.RedirectURL} {
+		if val != "" {
+			v.httpsURL(p+"."+key, val)
+		}
+	}
+	for key, m := range map[string]*MailServer{"imap": d.IMAP, "pop3": d.POP3, "smtp": d.SMTP} {
+		if m != nil {
+			v.mailServer(p+"."+key, key, m)
+		}
+	}
+	v.template(p+".login_name", d.LoginName)
+	if d.RedirectAddr != "" {
+		v.template(p+".redirect_addr", d.RedirectAddr)
+		if d.RedirectURL != "" {
+			v.addf(p+".redirect_url", "set redirect_addr or redirect_url, not both")
+		}
+		probe := strings.NewReplacer("%EMAILADDRESS%", "a@b.example", "%EMAILLOCALPART%", "a", "%EMAILDOMAIN%", "b.example").Replace(d.RedirectAddr)
+		if _, err := directory.NormalizeAddress(probe); err != nil || strings.Count(probe, "@") != 1 {
+			v.addf(p+".redirect_addr", "%q is not an address template like %%EMAILLOCALPART%%@tenant.example", d.RedirectAddr)
+		}
+	}
+}
+
+// isAutodiscoverPath reports whether path is /autodiscover/autodiscover.xml
+// in any letter case.
+func isAutodiscoverPath(path string) bool {
+	return strings.EqualFold(path, "/autodiscover/autodiscover.xml")
+}
+
+func (v *validator) httpsURL(path, raw string) *url.URL {
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil:
+		v.addf(path, "%q is not a URL: %v", raw, err)
+		return nil
+	case u.Scheme != "https" || u.Host == "":
+		v.addf(path, "%q must be an absolute https:// URL", raw)
+		return nil
+	case u.User != nil:
+		v.addf(path, "%q must not carry credentials", raw)
+		return nil
+	}
+	return u
+}
+
+var defaultTLSByPort = map[int]string{993: "implicit", 995: "implicit", 465: "implicit", 143: "starttls", 110: "starttls", 587: "starttls", 25: "starttls"}
+
+func (v *validator) mailServer(p, kind string, m *MailServer) {
+	if m.Host == "" {
+		v.addf(p+".host", "missing: the %s server's host name", strings.ToUpper(kind))
+	} else if strings.ContainsAny(m.Host, "/:@ ") {
+		v.addf(p+".host", "%q must be a host name, without scheme or port", m.Host)
+	}
+	if m.Port < 1 || m.Port > 65535 {
+		v.addf(p+".port", "port %d out of range 1-65535", m.Port)
+	}
+	switch m.TLS {
+	case "implicit", "starttls", "none":
+	case "":
+		if t, ok := defaultTLSByPort[m.Port]; ok {
+			m.TLS = t
+		} else if m.Port >= 1 && m.Port <= 65535 {
+			v.addf(p+".tls", "missing: say implicit, starttls or none for port %d", m.Port)
+		}
+	default:
+		v.addf(p+".tls", "unknown TLS mode %q (want implicit, starttls or none)", m.TLS)
+	}
+}
+
+func (v *validator) users(f *File) {
+	domains := map[string]string{} // name or alias -> canonical name
+	for _, d := range f.Domains {
+		domains[d.Name] = d.Name
+		for _, a := range d.Aliases {
+			domains[a] = d.Name
+		}
+	}
+	// canonical maps an address to its form at the domain itself.
+	canonical := func(path, raw string) string {
+		a, err := directory.NormalizeAddress(raw)
+		if err != nil {
+			v.addf(path, "%q is not an e-mail address", raw)
+			return raw
+		}
+		local, dom := directory.SplitAddress(a)
+		c, ok := domains[dom]
+		if !ok {
+			v.addf(path, "%s is not in a configured domain (add %s to domains)", a, dom)
+			return a
+		}
+		return local + "@" + c
+	}
+	seen := map[string]string{}
+	claim := func(path, addr string) {
+		if prev, dup := seen[addr]; dup {
+			v.addf(path, "address %s is already used at %s", addr, prev)
+		}
+		seen[addr] = path
+	}
+	for i := range f.Users {
+		u := &f.Users[i]
+		p := fmt.Sprintf("users[%d]", i)
+		if u.Address == "" {
+			v.addf(p+".address", "missing: the user's primary e-mail address")
+		} else {
+			u.Address = canonical(p+".address", u.Address)
+			claim(p+".address", u.Address)
+		}
+		for j, a := range u.Aliases {
+			ap := fmt.Sprintf("%s.aliases[%d]", p, j)
+			u.Aliases[j] = canonical(ap, a)
+			claim(ap, u.Aliases[j])
+		}
+		if u.PasswordHash == "" {
+			v.addf(p+".password_hash", "missing: make one with `autodiscover hash-password`")
+		} else if err := auth.CheckHash(u.PasswordHash); err != nil {
+			v.addf(p+".password_hash", "%v", err)
+		}
+		if u.LoginName != "" {
+			u.LoginName = strings.TrimSpace(u.LoginName)
+		}
+	}
+}

@@ -1,0 +1,107 @@
+// Package filedir is a Directory of users listed in the configuration
+// file, with bcrypt or argon2id password hashes.
+package filedir
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/autodiscover-go/autodiscover/internal/auth"
+	"github.com/autodiscover-go/autodiscover/internal/directory"
+)
+
+// Entry is one user of the file.
+type Entry struct {
+	User directory.User
+	// PasswordHash is a bcrypt or argon2id (PHC string) hash.
+	PasswordHash string
+	// Logins are further names (normalised) the user may log in with,
+	// besides its address and aliases: its login name, for instance.
+	Logins []string
+}
+
+// Dir is an in-memory directory built from entries. It is read-only after
+// New and safe for concurrent use.
+type Dir struct {
+	byAddress map[string]*Entry
+	byLogin   map[string]*Entry
+	decoy     string // hash checked for unknown logins, so they cost the same
+}
+
+var _ directory.Directory = (*Dir)(nil)
+
+// decoyHash is a bcrypt hash (cost auth.DefaultBcryptCost) of a random
+// password, checked when no user exists to borrow a hash from.
+const decoyHash = "$2a$12$33AqII5bBh6L8ENeiNBvM.TZAXS4fIe3zL6R3dLBb8rc7EFT2RaCK"
+
+// New builds a directory. An address, alias or login claimed by two users
+// is an error.
+func New(entries []Entry) (*Dir, error) {
+	d := &Dir{byAddress: map[string]*Entry{}, byLogin: map[string]*Entry{}, decoy: decoyHash}
+	for i := range entries {
+		e := &entries[i]
+		if err := auth.CheckHash(e.PasswordHash); err != nil {
+			return nil, fmt.Errorf("user %s: %w", e.User.Address, err)
+		}
+		for _, a := range append([]string{e.User.Address}, e.User.Aliases...) {
+			if other, dup := d.byAddress[a]; dup && other != e {
+				return nil, fmt.Errorf("address %s belongs to both %s and %s", a, other.User.Address, e.User.Address)
+			}
+			d.byAddress[a] = e
+			d.byLogin[a] = e
+		}
+		for _, l := range e.Logins {
+			if other, dup := d.byLogin[l]; dup && other != e {
+				return nil, fmt.Errorf("login name %s belongs to both %s and %s", l, other.User.Address, e.User.Address)
+			}
+			d.byLogin[l] = e
+		}
+	}
+	if len(entries) > 0 {
+		// Checking an unknown login against a real user's hash costs what a
+		// wrong password for that user costs.
+		d.decoy = entries[0].PasswordHash
+	}
+	return d, nil
+}
+
+// Lookup implements directory.Directory.
+func (d *Dir) Lookup(_ context.Context, address string) (*directory.User, error) {
+	e, ok := d.byAddress[address]
+	if !ok {
+		return nil, directory.ErrNotFound
+	}
+	u := e.User
+	return &u, nil
+}
+
+// Authenticate implements directory.Directory.
+func (d *Dir) Authenticate(_ context.Context, login, password string) (*directory.User, error) {
+	e, ok := d.byLogin[login]
+	if !ok {
+		auth.Verify(d.decoy, password) //nolint:errcheck // only its cost matters
+		return nil, directory.ErrBadCredentials
+	}
+	match, err := auth.Verify(e.PasswordHash, password)
+	if err != nil {
+		return nil, fmt.Errorf("checking the password of %s: %w", e.User.Address, err)
+	}
+	if !match {
+		return nil, directory.ErrBadCredentials
+	}
+	u := e.User
+	return &u, nil
+}
+
+// Len returns the number of users.
+func (d *Dir) Len() int {
+	n := 0
+	seen := map[*Entry]bool{}
+	for _, e := range d.byAddress {
+		if !seen[e] {
+			seen[e] = true
+			n++
+		}
+	}
+	return n
+}
