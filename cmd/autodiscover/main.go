@@ -55,7 +55,12 @@ const (
 
 // run is the whole program: it returns the exit code.
 func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) int {
-	e := env{getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr}
+	return runEnv(ctx, args, env{getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr})
+}
+
+// runEnv is run with the environment in one value.
+func runEnv(ctx context.Context, args []string, e env) int {
+	stdout, stderr := e.stdout, e.stderr
 	if len(args) == 0 {
 		usage(stderr)
 		return exitUsage
@@ -63,7 +68,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	switch args[0] {
 	case "help", "-h", "-help", "--help":
 		if len(args) > 1 {
-			return run(ctx, []string{args[1], "--help"}, getenv, stdin, stdout, stderr)
+			return runEnv(ctx, []string{args[1], "--help"}, e)
 		}
 		usage(stdout)
 		return exitOK

@@ -325,7 +325,7 @@ func fileDirectory(cfg *config.File, ds *settings.Domains) (*filedir.Dir, error)
 	entries := make([]filedir.Entry, 0, len(cfg.Users))
 	for _, u := range cfg.Users {
 		e := filedir.Entry{
-			User: directory.User{Address: u.Address, Aliases: u.Aliases, DisplayName: u.DisplayName, LoginName: u.LoginName},
+			User:         directory.User{Address: u.Address, Aliases: u.Aliases, DisplayName: u.DisplayName, LoginName: u.LoginName},
 			PasswordHash: u.PasswordHash,
 		}
 		if u.LoginName != "" {
