@@ -187,7 +187,9 @@ const unauthorizedBody = "401 Unauthorized: send the mailbox's credentials with 
 // never tells an unknown user from a wrong password.
 func (s *Server) challenge(w http.ResponseWriter) {
 	h := w.Header()
-	h.Set("WWW-Authenticate", `Basic realm="`+s.opts.Realm+`", charset="UTF-8"`)
+	// Set directly, to keep the spelling RFC 9110 and Exchange use
+	// (Header.Set would write "Www-Authenticate").
+	h["WWW-Authenticate"] = []string{`Basic realm="` + s.opts.Realm + `", charset="UTF-8"`}
 	h.Set("Content-Type", "text/plain; charset=utf-8")
 	noStore(w)
 	w.WriteHeader(http.StatusUnauthorized)
