@@ -26,6 +26,11 @@ type File struct {
 	Log      Log      `yaml:"log"`
 	Domains  []Domain `yaml:"domains"`
 	Users    []User   `yaml:"users"`
+	// ACME, when present, obtains certificates automatically for the
+	// names it lists; see docs/configuration-proxy.md.
+	ACME *ACME `yaml:"acme"`
+	// Proxy tunes the connections to the upstreams of proxied domains.
+	Proxy Proxy `yaml:"proxy"`
 
 	// Path is the file the configuration was read from ("" for bytes).
 	Path string `yaml:"-"`
@@ -83,10 +88,60 @@ type Log struct {
 	Format string `yaml:"format"` // text (default) or json
 }
 
-// Domain is a mail domain served natively.
+// ACME configures automatic certificates (RFC 8555, http-01 and
+// tls-alpn-01 challenges).
+type ACME struct {
+	// Names are the host names to obtain certificates for, each a
+	// configured domain or autodiscover.DOMAIN; no other name is ever
+	// requested.
+	Names []string `yaml:"names"`
+	// Email is the contact address given to the CA; optional.
+	Email string `yaml:"email"`
+	// DirectoryURL is the CA's ACME directory; default Let's Encrypt
+	// production (DefaultACMEDirectory).
+	DirectoryURL string `yaml:"directory_url"`
+	// CABundle is a PEM file of the CAs trusted for the ACME directory's
+	// HTTPS (a private or test CA); default the system roots.
+	CABundle string `yaml:"ca_bundle"`
+	// RenewBefore is how long before expiry a certificate is renewed;
+	// default 720h (30 days).
+	RenewBefore time.Duration `yaml:"renew_before"`
+}
+
+// DefaultACMEDirectory is Let's Encrypt's production ACME directory.
+const DefaultACMEDirectory = "https://acme-v02.api.letsencrypt.org/directory"
+
+// Proxy tunes the connections of proxied domains to their upstreams.
+type Proxy struct {
+	DialTimeout           time.Duration `yaml:"dial_timeout"`            // default 5s
+	TLSHandshakeTimeout   time.Duration `yaml:"tls_handshake_timeout"`   // default 5s
+	ResponseHeaderTimeout time.Duration `yaml:"response_header_timeout"` // default 30s
+	MaxBodyBytes          int64         `yaml:"max_body_bytes"`          // default 1 MiB
+}
+
+// Domain modes.
+const (
+	ModeNative = "native" // answered from the directory
+	ModeProxy  = "proxy"  // relayed to an upstream AutoDiscover service
+)
+
+// Domain is a mail domain, served natively (the default) or relayed to an
+// upstream (mode proxy).
 type Domain struct {
-	Name            string      `yaml:"name"`
-	Aliases         []string    `yaml:"aliases"`
+	Name    string   `yaml:"name"`
+	Aliases []string `yaml:"aliases"`
+	// Mode is native (default) or proxy.
+	Mode string `yaml:"mode"`
+	// Upstream is the AutoDiscover URL requests are relayed to in proxy
+	// mode, like https://autodiscover-service.mail.us-east-1.awsapps.com/autodiscover/autodiscover.xml.
+	Upstream string `yaml:"upstream"`
+	// WorkMailRegion is a shorthand for Upstream: the Amazon WorkMail
+	// AutoDiscover URL of that region (WorkMailUpstream).
+	WorkMailRegion string `yaml:"workmail_region"`
+	// UpstreamCAFile is a PEM file of the CAs trusted for the upstream's
+	// certificate; default the system roots.
+	UpstreamCAFile string `yaml:"upstream_ca_file"`
+
 	AutodiscoverURL string      `yaml:"autodiscover_url"`
 	ActiveSyncURL   string      `yaml:"activesync_url"`
 	EWSURL          string      `yaml:"ews_url"`
@@ -98,6 +153,11 @@ type Domain struct {
 	LoginName       string      `yaml:"login_name"`
 	RedirectAddr    string      `yaml:"redirect_addr"`
 	RedirectURL     string      `yaml:"redirect_url"`
+}
+
+// WorkMailUpstream returns the Amazon WorkMail AutoDiscover URL of region.
+func WorkMailUpstream(region string) string {
+	return "https://autodiscover-service.mail." + region + ".awsapps.com/autodiscover/autodiscover.xml"
 }
 
 // MailServer is an IMAP, POP3 or SMTP server.

@@ -7,6 +7,7 @@ import (
 	"os"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/autodiscover-go/autodiscover/internal/auth"
 	"github.com/autodiscover-go/autodiscover/internal/directory"
@@ -60,6 +61,8 @@ func (v *validator) check(f *File) {
 		v.domain(&f.Domains[i], fmt.Sprintf("domains[%d]", i), owner)
 	}
 	v.users(f)
+	v.proxyTuning(f)
+	v.acme(f)
 }
 
 func (v *validator) listen(f *File) {
@@ -152,6 +155,7 @@ func (v *validator) domain(d *Domain, p string, owner map[string]string) {
 	for i, a := range d.Aliases {
 		d.Aliases[i] = claim(fmt.Sprintf("%s.aliases[%d]", p, i), a)
 	}
+	v.mode(d, p)
 	if d.AutodiscoverURL != "" {
 		if u := v.httpsURL(p+".autodiscover_url", d.AutodiscoverURL); u != nil && !isAutodiscoverPath(u.Path) {
 			v.addf(p+".autodiscover_url", "path %q must be /autodiscover/autodiscover.xml", u.Path)
@@ -228,7 +232,9 @@ func (v *validator) mailServer(p, kind string, m *MailServer) {
 
 func (v *validator) users(f *File) {
 	domains := map[string]string{} // name or alias -> canonical name
+	proxied := map[string]bool{}   // canonical names of proxied domains
 	for _, d := range f.Domains {
+		proxied[d.Name] = d.Mode == ModeProxy
 		domains[d.Name] = d.Name
 		for _, a := range d.Aliases {
 			domains[a] = d.Name
@@ -246,6 +252,9 @@ func (v *validator) users(f *File) {
 		if !ok {
 			v.addf(path, "%s is not in a configured domain (add %s to domains)", a, dom)
 			return a
+		}
+		if proxied[c] {
+			v.addf(path, "%s is in %s, a proxied domain: its users are known to the upstream only", a, c)
 		}
 		return local + "@" + c
 	}
@@ -278,5 +287,144 @@ func (v *validator) users(f *File) {
 		if u.LoginName != "" {
 			u.LoginName = strings.TrimSpace(u.LoginName)
 		}
+	}
+}
+
+// regionPattern matches an AWS region name like us-east-1 or ap-southeast-2.
+var regionPattern = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
+
+// mode checks the keys of proxy mode, fills in Mode and expands
+// workmail_region into Upstream.
+func (v *validator) mode(d *Domain, p string) {
+	switch d.Mode {
+	case "", ModeNative:
+		d.Mode = ModeNative
+		for key, val := range map[string]string{"upstream": d.Upstream, "workmail_region": d.WorkMailRegion, "upstream_ca_file": d.UpstreamCAFile} {
+			if val != "" {
+				v.addf(p+"."+key, "only for mode: proxy (this domain is native)")
+			}
+		}
+		return
+	case ModeProxy:
+	default:
+		v.addf(p+".mode", "unknown mode %q (want native or proxy)", d.Mode)
+		return
+	}
+	native := map[string]bool{
+		"activesync_url": d.ActiveSyncURL != "", "ews_url": d.EWSURL != "", "oab_url": d.OABURL != "", "oof_url": d.OOFURL != "",
+		"imap": d.IMAP != nil, "pop3": d.POP3 != nil, "smtp": d.SMTP != nil, "login_name": d.LoginName != "",
+		"redirect_addr": d.RedirectAddr != "", "redirect_url": d.RedirectURL != "",
+	}
+	for key, set := range native {
+		if set {
+			v.addf(p+"."+key, "only for mode: native (the upstream answers for a proxied domain)")
+		}
+	}
+	switch {
+	case d.Upstream != "" && d.WorkMailRegion != "":
+		v.addf(p+".workmail_region", "set upstream or workmail_region, not both")
+	case d.WorkMailRegion != "":
+		if !regionPattern.MatchString(d.WorkMailRegion) {
+			v.addf(p+".workmail_region", "%q is not an AWS region like us-east-1, us-west-2 or eu-west-1", d.WorkMailRegion)
+			return
+		}
+		d.Upstream = WorkMailUpstream(d.WorkMailRegion)
+	case d.Upstream != "":
+		u := v.httpsURL(p+".upstream", d.Upstream)
+		if u == nil {
+			return
+		}
+		if u.RawQuery != "" || u.Fragment != "" || u.ForceQuery {
+			v.addf(p+".upstream", "%q must not carry a query or fragment", d.Upstream)
+		}
+		if u.Path != "" && u.Path != "/" && !isAutodiscoverPath(u.Path) {
+			v.addf(p+".upstream", "path %q must be /autodiscover/autodiscover.xml (or empty)", u.Path)
+		}
+	default:
+		v.addf(p+".upstream", "missing: a proxied domain needs upstream (an https:// URL) or workmail_region")
+	}
+	if d.UpstreamCAFile != "" {
+		if _, err := os.Stat(d.UpstreamCAFile); err != nil {
+			v.addf(p+".upstream_ca_file", "cannot read %s: %v", d.UpstreamCAFile, err)
+		}
+	}
+}
+
+func (v *validator) proxyTuning(f *File) {
+	t := &f.Proxy
+	for key, d := range map[string]*time.Duration{"dial_timeout": &t.DialTimeout, "tls_handshake_timeout": &t.TLSHandshakeTimeout, "response_header_timeout": &t.ResponseHeaderTimeout} {
+		if *d < 0 {
+			v.addf("proxy."+key, "must not be negative")
+		}
+	}
+	if t.MaxBodyBytes < 0 {
+		v.addf("proxy.max_body_bytes", "must not be negative")
+	}
+	if t.DialTimeout == 0 {
+		t.DialTimeout = 5 * time.Second
+	}
+	if t.TLSHandshakeTimeout == 0 {
+		t.TLSHandshakeTimeout = 5 * time.Second
+	}
+	if t.ResponseHeaderTimeout == 0 {
+		t.ResponseHeaderTimeout = 30 * time.Second
+	}
+	if t.MaxBodyBytes == 0 {
+		t.MaxBodyBytes = 1 << 20
+	}
+}
+
+// acme checks the acme section: every name must be a configured domain or
+// autodiscover.DOMAIN, so no other name can ever be requested.
+func (v *validator) acme(f *File) {
+	a := f.ACME
+	if a == nil {
+		return
+	}
+	hosts := map[string]bool{}
+	for _, d := range f.Domains {
+		for _, n := range append([]string{d.Name}, d.Aliases...) {
+			hosts[n], hosts["autodiscover."+n] = true, true
+		}
+	}
+	if len(a.Names) == 0 {
+		v.addf("acme.names", "missing: list the host names to get certificates for, like autodiscover.company.tld")
+	}
+	seen := map[string]bool{}
+	for i, raw := range a.Names {
+		p := fmt.Sprintf("acme.names[%d]", i)
+		n, err := directory.NormalizeDomain(raw)
+		switch {
+		case err != nil || strings.ContainsAny(raw, "*/:@ "):
+			v.addf(p, "%q is not a host name (wildcards need DNS-01, which is not supported)", raw)
+			continue
+		case !hosts[n]:
+			v.addf(p, "%s is neither a configured domain nor autodiscover.DOMAIN of one", n)
+		case seen[n]:
+			v.addf(p, "%s is listed twice", n)
+		}
+		seen[n] = true
+		a.Names[i] = n
+	}
+	if a.DirectoryURL == "" {
+		a.DirectoryURL = DefaultACMEDirectory
+	} else {
+		v.httpsURL("acme.directory_url", a.DirectoryURL)
+	}
+	if a.CABundle != "" {
+		if _, err := os.Stat(a.CABundle); err != nil {
+			v.addf("acme.ca_bundle", "cannot read %s: %v", a.CABundle, err)
+		}
+	}
+	if a.Email != "" {
+		if _, err := directory.NormalizeAddress(a.Email); err != nil {
+			v.addf("acme.email", "%q is not an e-mail address", a.Email)
+		}
+	}
+	switch {
+	case a.RenewBefore < 0:
+		v.addf("acme.renew_before", "must not be negative")
+	case a.RenewBefore == 0:
+		a.RenewBefore = 720 * time.Hour
 	}
 }
