@@ -45,11 +45,11 @@ type Method string
 
 // The discovery methods, in the order they are tried (PROTOCOL.md §5).
 const (
-	MethodSCP               Method = "scp"                // phase 1: Active Directory service connection point
-	MethodDomain            Method = "https-domain"       // phase 2: https://DOMAIN/autodiscover/autodiscover.xml
-	MethodAutodiscoverHost  Method = "https-autodiscover" // phase 2: https://autodiscover.DOMAIN/...
-	MethodHTTPRedirect      Method = "http-redirect"      // phase 3: GET http://autodiscover.DOMAIN/..., then its 3xx target
-	MethodSRV               Method = "srv"                // phase 4: _autodiscover._tcp.DOMAIN SRV
+	MethodSCP              Method = "scp"                // phase 1: Active Directory service connection point
+	MethodDomain           Method = "https-domain"       // phase 2: https://DOMAIN/autodiscover/autodiscover.xml
+	MethodAutodiscoverHost Method = "https-autodiscover" // phase 2: https://autodiscover.DOMAIN/...
+	MethodHTTPRedirect     Method = "http-redirect"      // phase 3: GET http://autodiscover.DOMAIN/..., then its 3xx target
+	MethodSRV              Method = "srv"                // phase 4: _autodiscover._tcp.DOMAIN SRV
 )
 
 // Phase returns the phase number of the method (1-4).

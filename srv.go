@@ -23,8 +23,12 @@ func orderSRV(records []*net.SRV, intn func(n int) int) []*net.SRV {
 		if c := cmp.Compare(a.Priority, b.Priority); c != 0 {
 			return c
 		}
-		// Weight 0 first within a priority (RFC 2782, "Usage rules").
-		return cmp.Compare(min(a.Weight, 1), min(b.Weight, 1))
+		// Weight 0 first within a priority (RFC 2782, "Usage rules"),
+		// then by name, so that the order depends only on intn.
+		if c := cmp.Compare(min(a.Weight, 1), min(b.Weight, 1)); c != 0 {
+			return c
+		}
+		return cmp.Compare(strings.ToLower(a.Target), strings.ToLower(b.Target))
 	})
 	out := make([]*net.SRV, 0, len(rs))
 	for i := 0; i < len(rs); {
