@@ -30,14 +30,14 @@ type Dir struct {
 
 var _ directory.Directory = (*Dir)(nil)
 
-// decoyHash is a bcrypt hash (cost auth.DefaultBcryptCost) of a random
+// DecoyHash is a bcrypt hash (cost auth.DefaultBcryptCost) of a random
 // password, checked when no user exists to borrow a hash from.
-const decoyHash = "$2a$12$33AqII5bBh6L8ENeiNBvM.TZAXS4fIe3zL6R3dLBb8rc7EFT2RaCK"
+const DecoyHash = "$2a$12$33AqII5bBh6L8ENeiNBvM.TZAXS4fIe3zL6R3dLBb8rc7EFT2RaCK"
 
 // New builds a directory. An address, alias or login claimed by two users
 // is an error.
 func New(entries []Entry) (*Dir, error) {
-	d := &Dir{byAddress: map[string]*Entry{}, byLogin: map[string]*Entry{}, decoy: decoyHash}
+	d := &Dir{byAddress: map[string]*Entry{}, byLogin: map[string]*Entry{}, decoy: DecoyHash}
 	for i := range entries {
 		e := &entries[i]
 		if err := auth.CheckHash(e.PasswordHash); err != nil {

@@ -1,0 +1,94 @@
+package filedir_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/autodiscover-go/autodiscover/internal/auth"
+	"github.com/autodiscover-go/autodiscover/internal/directory"
+	"github.com/autodiscover-go/autodiscover/internal/directory/filedir"
+)
+
+func hash(t *testing.T, pw string) string {
+	h, err := bcrypt.GenerateFromPassword([]byte(pw), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(h)
+}
+
+func TestDir(t *testing.T) {
+	d, err := filedir.New([]filedir.Entry{
+		{User: directory.User{Address: "a@x.example", Aliases: []string{"alias@x.example"}, DisplayName: "A"}, PasswordHash: hash(t, "pa"), Logins: []string{"alogin"}},
+		{User: directory.User{Address: "b@x.example"}, PasswordHash: hash(t, "pb")},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for _, addr := range []string{"a@x.example", "alias@x.example"} {
+		if u, err := d.Lookup(ctx, addr); err != nil || u.Address != "a@x.example" {
+			t.Errorf("Lookup(%s) = %v, %v", addr, u, err)
+		}
+	}
+	if _, err := d.Lookup(ctx, "alogin"); !errors.Is(err, directory.ErrNotFound) {
+		t.Errorf("a login name is not an address: Lookup = %v, want ErrNotFound", err)
+	}
+	for _, tc := range []struct {
+		login, pw string
+		want      string
+	}{
+		{"a@x.example", "pa", "a@x.example"},
+		{"alias@x.example", "pa", "a@x.example"},
+		{"alogin", "pa", "a@x.example"},
+		{"b@x.example", "pb", "b@x.example"},
+		{"a@x.example", "pb", ""},
+		{"nobody@x.example", "pa", ""},
+		{"a@x.example", "", ""},
+	} {
+		u, err := d.Authenticate(ctx, tc.login, tc.pw)
+		if tc.want == "" {
+			if !errors.Is(err, directory.ErrBadCredentials) {
+				t.Errorf("Authenticate(%s, %s) = %v, %v; want ErrBadCredentials", tc.login, tc.pw, u, err)
+			}
+		} else if err != nil || u.Address != tc.want {
+			t.Errorf("Authenticate(%s, %s) = %v, %v; want %s", tc.login, tc.pw, u, err, tc.want)
+		}
+	}
+	if d.Len() != 2 {
+		t.Errorf("Len = %d, want 2", d.Len())
+	}
+}
+
+func TestNewRefuses(t *testing.T) {
+	for name, entries := range map[string][]filedir.Entry{
+		"address twice":  {{User: directory.User{Address: "a@x.example"}, PasswordHash: hash(t, "p")}, {User: directory.User{Address: "b@x.example", Aliases: []string{"a@x.example"}}, PasswordHash: hash(t, "p")}},
+		"login twice":    {{User: directory.User{Address: "a@x.example"}, PasswordHash: hash(t, "p"), Logins: []string{"l"}}, {User: directory.User{Address: "b@x.example"}, PasswordHash: hash(t, "p"), Logins: []string{"l"}}},
+		"plain password": {{User: directory.User{Address: "a@x.example"}, PasswordHash: "secret"}},
+	} {
+		if _, err := filedir.New(entries); err == nil {
+			t.Errorf("%s: New succeeded, want an error", name)
+		}
+	}
+}
+
+// TestDecoyHash: the hash checked for unknown logins when the file has no
+// users is a real bcrypt hash of the default cost.
+func TestDecoyHash(t *testing.T) {
+	d, err := filedir.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Authenticate(context.Background(), "x@y.example", "p"); !errors.Is(err, directory.ErrBadCredentials) {
+		t.Errorf("Authenticate on an empty directory = %v, want ErrBadCredentials", err)
+	}
+	if err := auth.CheckHash(filedir.DecoyHash); err != nil {
+		t.Errorf("decoy hash: %v", err)
+	}
+	if c, _ := bcrypt.Cost([]byte(filedir.DecoyHash)); c != auth.DefaultBcryptCost {
+		t.Errorf("decoy cost %d, want %d", c, auth.DefaultBcryptCost)
+	}
+}
