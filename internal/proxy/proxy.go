@@ -1,0 +1,203 @@
+// Package proxy relays a domain's AutoDiscover endpoints to an upstream
+// AutoDiscover service (Amazon WorkMail, a hosted Exchange), as the
+// CloudFront and Apache ProxyPass recipes do, with an
+// [httputil.ReverseProxy] using Rewrite.
+//
+// Only the AutoDiscover paths pass (see [Route]); they are matched on the
+// decoded path, case-insensitively and exactly, so the path confusions of
+// ProxyShell and ProxyNotShell cannot reach anything else upstream. The
+// upstream URL comes from the configuration only, never from the request.
+package proxy
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Options tune a Proxy. The zero value of each field is documented.
+type Options struct {
+	// DialTimeout bounds the TCP connection to the upstream; 0 means 5s.
+	DialTimeout time.Duration
+	// TLSHandshakeTimeout bounds the TLS handshake with the upstream; 0
+	// means 5s.
+	TLSHandshakeTimeout time.Duration
+	// ResponseHeaderTimeout bounds the wait for the upstream's response
+	// headers once the request is sent; 0 means 30s.
+	ResponseHeaderTimeout time.Duration
+	// MaxBodyBytes bounds a request body; 0 means 1 MiB. Larger bodies get
+	// 413 and the upstream call is abandoned.
+	MaxBodyBytes int64
+	// RootCAs verify the upstream's certificate; nil means the system roots.
+	RootCAs *x509.CertPool
+	// DialContext connects to the upstream; nil means a [net.Dialer]. Tests
+	// use it to reach a named upstream on loopback.
+	DialContext func(ctx context.Context, network, addr string) (net.Conn, error)
+	// Logger receives one line per failed upstream call, with its cause;
+	// nil discards them.
+	Logger *slog.Logger
+}
+
+// Proxy relays the AutoDiscover paths to one upstream. It is an
+// [http.Handler], safe for concurrent use; connections to the upstream
+// are pooled and kept alive. Nothing is cached.
+type Proxy struct {
+	target    *url.URL
+	maxBody   int64
+	log       *slog.Logger
+	transport *http.Transport
+	rp        *httputil.ReverseProxy
+}
+
+// New returns a proxy to upstream, an https:// URL whose scheme and host
+// (with port) are used; its path is replaced by the request's AutoDiscover
+// path. New performs no I/O.
+func New(upstream string, opts *Options) (*Proxy, error) {
+	u, err := url.Parse(upstream)
+	if err != nil {
+		return nil, fmt.Errorf("proxy: upstream %q: %w", upstream, err)
+	}
+	if u.Scheme != "https" || u.Host == "" || u.User != nil {
+		return nil, fmt.Errorf("proxy: upstream %q must be an https:// URL without credentials", upstream)
+	}
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	if o.DialTimeout == 0 {
+		o.DialTimeout = 5 * time.Second
+	}
+	if o.TLSHandshakeTimeout == 0 {
+		o.TLSHandshakeTimeout = 5 * time.Second
+	}
+	if o.ResponseHeaderTimeout == 0 {
+		o.ResponseHeaderTimeout = 30 * time.Second
+	}
+	if o.MaxBodyBytes == 0 {
+		o.MaxBodyBytes = 1 << 20
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	dial := o.DialContext
+	if dial == nil {
+		dial = (&net.Dialer{Timeout: o.DialTimeout, KeepAlive: 30 * time.Second}).DialContext
+	} else {
+		inner := dial
+		dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			ctx, cancel := context.WithTimeout(ctx, o.DialTimeout)
+			defer cancel()
+			return inner(ctx, network, addr)
+		}
+	}
+	p := &Proxy{
+		target:  &url.URL{Scheme: "https", Host: u.Host},
+		maxBody: o.MaxBodyBytes,
+		log:     o.Logger,
+		transport: &http.Transport{
+			DialContext:           dial,
+			TLSClientConfig:       &tls.Config{RootCAs: o.RootCAs, MinVersion: tls.VersionTLS12},
+			TLSHandshakeTimeout:   o.TLSHandshakeTimeout,
+			ResponseHeaderTimeout: o.ResponseHeaderTimeout,
+			ForceAttemptHTTP2:     true,
+			MaxIdleConns:          256,
+			MaxIdleConnsPerHost:   256,
+			IdleConnTimeout:       90 * time.Second,
+			ExpectContinueTimeout: time.Second,
+			DisableCompression:    true, // pass Accept-Encoding and the body as they are
+		},
+	}
+	p.rp = &httputil.ReverseProxy{
+		Rewrite:      p.rewrite,
+		Transport:    p.transport,
+		ErrorHandler: p.fail,
+		ErrorLog:     slog.NewLogLogger(o.Logger.Handler(), slog.LevelDebug),
+	}
+	return p, nil
+}
+
+// Close closes the idle connections to the upstream; requests in flight
+// finish. The proxy stays usable.
+func (p *Proxy) Close() { p.transport.CloseIdleConnections() }
+
+// Upstream returns the scheme and host requests are relayed to.
+func (p *Proxy) Upstream() string { return p.target.String() }
+
+// allowedMethods are those of the CloudFront recipe.
+var allowedMethods = map[string]bool{
+	http.MethodGet: true, http.MethodHead: true, http.MethodOptions: true, http.MethodPut: true,
+	http.MethodPost: true, http.MethodPatch: true, http.MethodDelete: true,
+}
+
+type routeKey struct{}
+
+// ServeHTTP relays r if its path is an AutoDiscover path; anything else
+// gets 404 without reaching the upstream.
+func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	rt, ok := Route(r.URL)
+	if !ok {
+		http.Error(w, "404 page not found", http.StatusNotFound)
+		return
+	}
+	if !allowedMethods[r.Method] {
+		w.Header().Set("Allow", "GET, HEAD, OPTIONS, PUT, POST, PATCH, DELETE")
+		http.Error(w, "405 method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	if r.ContentLength > p.maxBody {
+		http.Error(w, "413 request entity too large", http.StatusRequestEntityTooLarge)
+		return
+	}
+	if r.Body != nil && r.Body != http.NoBody {
+		r.Body = http.MaxBytesReader(w, r.Body, p.maxBody)
+	}
+	r = r.WithContext(context.WithValue(r.Context(), routeKey{}, rt))
+	p.rp.ServeHTTP(w, r)
+}
+
+// rewrite builds the upstream request: the configured upstream, the
+// canonical AutoDiscover path and, where allowed, the query. The
+// ReverseProxy has already removed hop-by-hop headers and the client's
+// Forwarded and X-Forwarded-* headers; none are added, so the upstream
+// sees the request as the client sent it, from our address.
+func (p *Proxy) rewrite(pr *httputil.ProxyRequest) {
+	rt := pr.In.Context().Value(routeKey{}).(Target)
+	pr.Out.URL.Scheme = p.target.Scheme
+	pr.Out.URL.Host = p.target.Host
+	pr.Out.URL.Path = rt.Path
+	pr.Out.URL.RawPath = ""
+	pr.Out.URL.RawQuery = rt.Query
+	pr.Out.URL.Fragment = ""
+	pr.Out.Host = "" // the upstream's own name, for Host and SNI
+}
+
+// fail answers a failed upstream call: 504 when the upstream was too slow,
+// 413 when the body was too large, 502 otherwise, and nothing when the
+// client went away. The cause is logged, never sent to the client.
+func (p *Proxy) fail(w http.ResponseWriter, r *http.Request, err error) {
+	status, why := http.StatusBadGateway, "upstream unreachable or broken"
+	var ne net.Error
+	var mbe *http.MaxBytesError
+	switch {
+	case r.Context().Err() != nil:
+		p.log.Info("proxy: client went away; upstream call cancelled", "upstream", p.target.Host, "path", r.URL.Path, "cause", err.Error())
+		return
+	case errors.As(err, &mbe):
+		http.Error(w, "413 request entity too large", http.StatusRequestEntityTooLarge)
+		p.log.Info("proxy: request body too large", "upstream", p.target.Host, "limit", mbe.Limit)
+		return
+	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
+		status, why = http.StatusGatewayTimeout, "upstream too slow"
+	}
+	p.log.Warn("proxy: "+why, "upstream", p.target.Host, "path", r.URL.Path, "status", status, "cause", err.Error())
+	http.Error(w, fmt.Sprintf("%d %s", status, strings.ToLower(http.StatusText(status))), status)
+}
