@@ -14,8 +14,13 @@ const (
 	pathHealthz = "/healthz"
 )
 
-// routeHTTPS is the whole API of the HTTPS listener.
+// routeHTTPS is the whole API of the HTTPS listener. A request for a
+// proxied domain (by its host name, DOMAIN or autodiscover.DOMAIN, from
+// SNI and Host) goes to that domain's proxy; the others are answered here.
 func (s *Server) routeHTTPS(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path != pathHealthz && s.routeProxy(w, r) {
+		return
+	}
 	switch {
 	case strings.EqualFold(r.URL.Path, pathPOX):
 		s.handlePOX(w, r)

@@ -21,6 +21,10 @@ type State struct {
 	Domains   *settings.Domains
 	Directory directory.Directory
 	Verifier  *auth.Verifier
+	// Proxies relay the requests of proxied domains, keyed by domain name
+	// (Domains holds those domains too, for phase 3); nil or empty when
+	// every domain is native.
+	Proxies map[string]http.Handler
 }
 
 // Options configure a Server. The zero value of each field is documented.

@@ -1,0 +1,50 @@
+package server
+
+import (
+	"net/http"
+
+	"github.com/autodiscover-go/autodiscover/internal/directory"
+)
+
+// routeProxy hands r to the proxy of its domain when the Host header or
+// the TLS server name (SNI) names a proxied domain, and reports whether it
+// did. Both must name the same host: a client that shakes hands for one
+// name and asks for another gets 421 Misdirected Request, so a
+// certificate of one domain never carries requests for another. A client
+// that sends no SNI (older Android) is routed by Host alone.
+func (s *Server) routeProxy(w http.ResponseWriter, r *http.Request) bool {
+	st := s.State()
+	if len(st.Proxies) == 0 {
+		return false
+	}
+	host := requestHost(r)
+	sni := ""
+	if r.TLS != nil && r.TLS.ServerName != "" {
+		var err error
+		if sni, err = directory.NormalizeDomain(r.TLS.ServerName); err != nil {
+			sni = r.TLS.ServerName
+		}
+	}
+	proxy := func(name string) (http.Handler, string) {
+		if d, ok := st.Domains.ForHost(name); ok {
+			return st.Proxies[d.Name], d.Name
+		}
+		return nil, ""
+	}
+	h, domain := proxy(host)
+	if h == nil && (sni == "" || sni == host) {
+		return false
+	}
+	if hs, _ := proxy(sni); h == nil && hs == nil {
+		return false // neither names a proxied domain: native behaviour
+	}
+	if sni != "" && sni != host {
+		setOutcome(r, "misdirected")
+		http.Error(w, "421 misdirected request: the TLS server name and the Host header differ", http.StatusMisdirectedRequest)
+		return true
+	}
+	setDomain(r, domain)
+	setOutcome(r, "proxied")
+	h.ServeHTTP(w, r)
+	return true
+}

@@ -1,0 +1,74 @@
+package server
+
+import (
+	"crypto/tls"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/autodiscover-go/autodiscover/internal/settings"
+)
+
+// TestRouteProxied mixes native and proxied domains on one server: the
+// host name (SNI and Host, which must agree) picks the proxy; native
+// domains are answered as before; phase 3 works for both.
+func TestRouteProxied(t *testing.T) {
+	st := testState(t)
+	proxied := &settings.Domain{Name: "workmail.tld", AutodiscoverURL: "https://autodiscover.workmail.tld/autodiscover/autodiscover.xml"}
+	st.Domains = settings.NewDomains(append(st.Domains.All(), proxied))
+	var hits []string
+	st.Proxies = map[string]http.Handler{"workmail.tld": http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits = append(hits, r.Host+" "+r.URL.Path)
+		w.WriteHeader(http.StatusTeapot)
+	})}
+	logs := &logBuffer{}
+	s := New(st, Options{Logger: slog.New(slog.NewTextHandler(logs, nil))})
+	https, plain := s.HTTPSHandler(), s.HTTPHandler()
+
+	for _, tc := range []struct {
+		host, sni, path string
+		status          int
+		proxied         bool
+	}{
+		{"autodiscover.workmail.tld", "autodiscover.workmail.tld", "/autodiscover/autodiscover.xml", 418, true},
+		{"workmail.tld", "workmail.tld", "/Autodiscover/Autodiscover.xml", 418, true},
+		{"AUTODISCOVER.WORKMAIL.TLD:443", "autodiscover.workmail.tld", "/autodiscover/autodiscover.xml", 418, true},
+		{"autodiscover.workmail.tld", "", "/autodiscover/autodiscover.xml", 418, true}, // no SNI: Host decides
+		{"autodiscover.workmail.tld", "autodiscover.company.tld", "/autodiscover/autodiscover.xml", 421, false},
+		{"autodiscover.company.tld", "autodiscover.workmail.tld", "/autodiscover/autodiscover.xml", 421, false},
+		{"autodiscover.workmail.tld", "evil.example", "/autodiscover/autodiscover.xml", 421, false},
+		{"autodiscover.workmail.tld", "autodiscover.workmail.tld", "/healthz", 405, false}, // answered here (GET only), never relayed
+		// Native domains: unchanged (an unauthenticated POST gets 401).
+		{"autodiscover.company.tld", "autodiscover.company.tld", "/autodiscover/autodiscover.xml", 401, false},
+		{"autodiscover.company.tld", "", "/autodiscover/autodiscover.xml", 401, false},
+		{"evil.example", "", "/autodiscover/autodiscover.xml", 401, false},
+	} {
+		hits = nil
+		r := httptest.NewRequest("POST", "https://"+tc.host+tc.path, nil)
+		r.Host = tc.host
+		r.TLS = &tls.ConnectionState{ServerName: tc.sni}
+		w := httptest.NewRecorder()
+		https.ServeHTTP(w, r)
+		if w.Code != tc.status || (len(hits) == 1) != tc.proxied {
+			t.Errorf("POST %s SNI %q %s = %d, proxied %v; want %d, %v", tc.host, tc.sni, tc.path, w.Code, hits, tc.status, tc.proxied)
+		}
+	}
+
+	for _, tc := range []struct{ host, location string }{
+		{"autodiscover.workmail.tld", "https://autodiscover.workmail.tld/autodiscover/autodiscover.xml"},
+		{"workmail.tld", "https://autodiscover.workmail.tld/autodiscover/autodiscover.xml"},
+		{"autodiscover.company.tld", "https://autodiscover.company.tld/autodiscover/autodiscover.xml"},
+	} {
+		r := httptest.NewRequest("GET", "http://"+tc.host+"/autodiscover/autodiscover.xml", nil)
+		w := httptest.NewRecorder()
+		plain.ServeHTTP(w, r)
+		if w.Code != 302 || w.Header().Get("Location") != tc.location {
+			t.Errorf("phase 3 for %s = %d %q, want 302 %q", tc.host, w.Code, w.Header().Get("Location"), tc.location)
+		}
+	}
+	if !strings.Contains(logs.String(), "outcome=proxied") || !strings.Contains(logs.String(), "domain=workmail.tld") {
+		t.Errorf("access log lacks the proxied requests:\n%s", logs)
+	}
+}
