@@ -218,8 +218,10 @@ func (c *Client) ldapConnect(ctx context.Context, s *session, u *url.URL, a *Att
 	return conn, nil
 }
 
-// pointerURL reads an SCP pointer's LDAP://host[:port]; the connection
-// keeps the security of the directory that held the pointer.
+// pointerURL reads an SCP pointer's LDAP://host[:port]. The port decides
+// the transport: 636 or 3269 is ldaps://, any other port LDAP with StartTLS
+// (ldap://); without a port the directory that held the pointer is
+// followed in its own mode.
 func pointerURL(binding string, from *url.URL) (*url.URL, error) {
 	rest, ok := cutPrefixFold(strings.TrimSpace(binding), "ldap://")
 	if !ok {
@@ -229,7 +231,15 @@ func pointerURL(binding string, from *url.URL) (*url.URL, error) {
 	if host == "" {
 		return nil, fmt.Errorf("SCP pointer %q has no host", binding)
 	}
-	return &url.URL{Scheme: strings.ToLower(from.Scheme), Host: host}, nil
+	u := &url.URL{Scheme: strings.ToLower(from.Scheme), Host: host}
+	switch u.Port() {
+	case "":
+	case "636", "3269":
+		u.Scheme = "ldaps"
+	default:
+		u.Scheme = "ldap"
+	}
+	return u, nil
 }
 
 func hasKeyword(kw []string, want string) bool {
