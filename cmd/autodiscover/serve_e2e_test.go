@@ -1,9 +1,14 @@
 package main
 
 import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/xml"
 	"io"
+	"net"
 	"net/http"
+	"net/http/httptrace"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/autodiscover-go/autodiscover/internal/certs"
 )
 
 // The WorkMail seed exchange, as an admin runs it, with the demo's values.
@@ -325,5 +332,100 @@ users:
 	}
 	if !strings.Contains(d.Stderr.String(), "bogus_key") {
 		t.Errorf("the refusal does not name the problem:\n%s", d.Stderr)
+	}
+}
+
+// TestServeReloadCertificates replaces the certificate files, sends SIGHUP
+// and sees new connections get the new certificate while a keep-alive
+// connection opened before the reload goes on working.
+func TestServeReloadCertificates(t *testing.T) {
+	dir := t.TempDir()
+	first, err := certs.EnsureDemo(filepath.Join(dir, "first"), []string{"company.tld", "autodiscover.company.tld"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := certs.EnsureDemo(filepath.Join(dir, "second"), []string{"company.tld", "autodiscover.company.tld", "new.company.tld"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	copyFile := func(from, to string) {
+		b, err := os.ReadFile(from)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(to, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	copyFile(first.Cert, certFile)
+	copyFile(first.CertKey, keyFile)
+	cfgPath := filepath.Join(dir, "autodiscover.yaml")
+	os.WriteFile(cfgPath, []byte(`
+tls:
+  certificates:
+    - {cert_file: `+certFile+`, key_file: `+keyFile+`}
+domains:
+  - name: company.tld
+    activesync_url: `+demoActiveSync+`
+users:
+  - address: testuser@company.tld
+    password_hash: "$2a$10$ZSXUIZryhNHUA6Koi.3Wk.zFZv5YN5PIx6JxNuhe1.3ygpImKRxni"
+`), 0o600)
+	d := startServe(t, "--config", cfgPath)
+
+	// Trust both demo CAs.
+	pool := x509.NewCertPool()
+	for _, ca := range []string{first.CA, second.CA} {
+		pem, _ := os.ReadFile(ca)
+		pool.AppendCertsFromPEM(pem)
+	}
+	newClient := func() *http.Client {
+		return &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+			TLSClientConfig: &tls.Config{RootCAs: pool},
+			DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+				return (&net.Dialer{}).DialContext(ctx, network, d.HTTPSAddr)
+			},
+		}}
+	}
+	// get returns the SAN list of the certificate the connection shows, and
+	// whether the connection was reused.
+	get := func(c *http.Client) (names string, reused bool) {
+		t.Helper()
+		req, _ := http.NewRequest("GET", "https://autodiscover.company.tld/healthz", nil)
+		req = req.WithContext(httptrace.WithClientTrace(req.Context(), &httptrace.ClientTrace{
+			GotConn: func(i httptrace.GotConnInfo) { reused = i.Reused },
+		}))
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("healthz %d", resp.StatusCode)
+		}
+		return strings.Join(resp.TLS.PeerCertificates[0].DNSNames, ","), reused
+	}
+	old := newClient()
+	if names, _ := get(old); names != "company.tld,autodiscover.company.tld" {
+		t.Fatalf("first certificate names %q", names)
+	}
+	copyFile(second.Cert, certFile)
+	copyFile(second.CertKey, keyFile)
+	syscall.Kill(os.Getpid(), syscall.SIGHUP)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		names, _ := get(newClient())
+		if names == "company.tld,autodiscover.company.tld,new.company.tld" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("new connections still get %q after the reload; stderr:\n%s", names, d.Stderr)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if names, reused := get(old); !reused || names != "company.tld,autodiscover.company.tld" {
+		t.Errorf("the connection from before the reload: reused %v, names %q; want reused, old certificate", reused, names)
 	}
 }

@@ -83,7 +83,10 @@ func startServe(t *testing.T, args ...string) demoServer {
 	srv.stop = func() {
 		cancel()
 		select {
-		case <-done:
+		case code := <-done:
+			if code != exitOK {
+				t.Errorf("serve exited with %d on shutdown, want 0; stderr:\n%s", code, srv.Stderr)
+			}
 		case <-time.After(15 * time.Second):
 			t.Errorf("serve did not stop within 15s")
 		}
