@@ -27,9 +27,9 @@ import (
 // acmeWorld is our HTTPS and HTTP listeners with ACME, in front of pebble.
 type acmeWorld struct {
 	https, http string // loopback addresses of our listeners
-	pebble          *testenv.Pebble
-	acme            *ACME
-	cacheDir        string
+	pebble      *testenv.Pebble
+	acme        *ACME
+	cacheDir    string
 }
 
 // startACME binds our listeners, starts pebble validating against them

@@ -280,4 +280,3 @@ func startPebbleDNS(t testing.TB, names []string) string {
 	})
 	return addr
 }
-
