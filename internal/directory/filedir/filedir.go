@@ -5,6 +5,7 @@ package filedir
 import (
 	"context"
 	"fmt"
+	"sort"
 
 	"github.com/autodiscover-go/autodiscover/internal/auth"
 	"github.com/autodiscover-go/autodiscover/internal/directory"
@@ -26,6 +27,7 @@ type Dir struct {
 	byAddress map[string]*Entry
 	byLogin   map[string]*Entry
 	decoy     string // hash checked for unknown logins, so they cost the same
+	ambiguous []string
 }
 
 var _ directory.Directory = (*Dir)(nil)
@@ -34,8 +36,11 @@ var _ directory.Directory = (*Dir)(nil)
 // password, checked when no user exists to borrow a hash from.
 const DecoyHash = "$2a$12$33AqII5bBh6L8ENeiNBvM.TZAXS4fIe3zL6R3dLBb8rc7EFT2RaCK"
 
-// New builds a directory. An address, alias or login claimed by two users
-// is an error.
+// New builds a directory. An address or alias claimed by two users is an
+// error. A login name claimed by two users, or equal to another user's
+// address, is ambiguous: nobody can log in with it (the addresses still
+// work), and Ambiguous lists it. That happens with a template such as
+// %EMAILLOCALPART% when two domains share a local part.
 func New(entries []Entry) (*Dir, error) {
 	d := &Dir{byAddress: map[string]*Entry{}, byLogin: map[string]*Entry{}, decoy: DecoyHash}
 	for i := range entries {
@@ -50,13 +55,33 @@ func New(entries []Entry) (*Dir, error) {
 			d.byAddress[a] = e
 			d.byLogin[a] = e
 		}
+	}
+	claims := map[string]*Entry{}
+	ambiguous := map[string]bool{}
+	for i := range entries {
+		e := &entries[i]
 		for _, l := range e.Logins {
-			if other, dup := d.byLogin[l]; dup && other != e {
-				return nil, fmt.Errorf("login name %s belongs to both %s and %s", l, other.User.Address, e.User.Address)
+			if owner, isAddress := d.byAddress[l]; isAddress {
+				if owner != e {
+					ambiguous[l] = true
+				}
+				continue
 			}
+			if other, dup := claims[l]; dup && other != e {
+				ambiguous[l] = true
+			}
+			claims[l] = e
+		}
+	}
+	for l, e := range claims {
+		if !ambiguous[l] {
 			d.byLogin[l] = e
 		}
 	}
+	for l := range ambiguous {
+		d.ambiguous = append(d.ambiguous, l)
+	}
+	sort.Strings(d.ambiguous)
 	if len(entries) > 0 {
 		// Checking an unknown login against a real user's hash costs what a
 		// wrong password for that user costs.
@@ -64,6 +89,10 @@ func New(entries []Entry) (*Dir, error) {
 	}
 	return d, nil
 }
+
+// Ambiguous returns the login names nobody can log in with because two
+// users claim them, sorted.
+func (d *Dir) Ambiguous() []string { return d.ambiguous }
 
 // Lookup implements directory.Directory.
 func (d *Dir) Lookup(_ context.Context, address string) (*directory.User, error) {

@@ -66,7 +66,6 @@ func TestDir(t *testing.T) {
 func TestNewRefuses(t *testing.T) {
 	for name, entries := range map[string][]filedir.Entry{
 		"address twice":  {{User: directory.User{Address: "a@x.example"}, PasswordHash: hash(t, "p")}, {User: directory.User{Address: "b@x.example", Aliases: []string{"a@x.example"}}, PasswordHash: hash(t, "p")}},
-		"login twice":    {{User: directory.User{Address: "a@x.example"}, PasswordHash: hash(t, "p"), Logins: []string{"l"}}, {User: directory.User{Address: "b@x.example"}, PasswordHash: hash(t, "p"), Logins: []string{"l"}}},
 		"plain password": {{User: directory.User{Address: "a@x.example"}, PasswordHash: "secret"}},
 	} {
 		if _, err := filedir.New(entries); err == nil {
@@ -90,5 +89,40 @@ func TestDecoyHash(t *testing.T) {
 	}
 	if c, _ := bcrypt.Cost([]byte(filedir.DecoyHash)); c != auth.DefaultBcryptCost {
 		t.Errorf("decoy cost %d, want %d", c, auth.DefaultBcryptCost)
+	}
+}
+
+// TestAmbiguousLogins: a login name two users claim, or one that is
+// another user's address, logs nobody in; the addresses still work.
+func TestAmbiguousLogins(t *testing.T) {
+	d, err := filedir.New([]filedir.Entry{
+		{User: directory.User{Address: "anna@a.example"}, PasswordHash: hash(t, "pa"), Logins: []string{"anna", "b@a.example"}},
+		{User: directory.User{Address: "anna@b.example"}, PasswordHash: hash(t, "pb"), Logins: []string{"anna"}},
+		{User: directory.User{Address: "b@a.example"}, PasswordHash: hash(t, "pc"), Logins: []string{"own"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for _, tc := range []struct{ login, pw, want string }{
+		{"anna", "pa", ""},
+		{"anna", "pb", ""},
+		{"anna@a.example", "pa", "anna@a.example"},
+		{"anna@b.example", "pb", "anna@b.example"},
+		{"b@a.example", "pa", ""},
+		{"b@a.example", "pc", "b@a.example"},
+		{"own", "pc", "b@a.example"},
+	} {
+		u, err := d.Authenticate(ctx, tc.login, tc.pw)
+		if tc.want == "" {
+			if !errors.Is(err, directory.ErrBadCredentials) {
+				t.Errorf("Authenticate(%s, %s) = %v, %v; want ErrBadCredentials", tc.login, tc.pw, u, err)
+			}
+		} else if err != nil || u.Address != tc.want {
+			t.Errorf("Authenticate(%s, %s) = %v, %v; want %s", tc.login, tc.pw, u, err, tc.want)
+		}
+	}
+	if got := d.Ambiguous(); len(got) != 2 || got[0] != "anna" || got[1] != "b@a.example" {
+		t.Errorf("Ambiguous = %q, want [anna b@a.example]", got)
 	}
 }
