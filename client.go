@@ -188,6 +188,8 @@ func (c *Client) Discover(ctx context.Context, email string, opts *Options) (*Re
 	}
 }
 
+func randIntN(n int) int { return rand.IntN(n) }
+
 // sorted returns the trace in candidate order, then start time.
 func (s *session) sorted() []Attempt {
 	s.mu.Lock()
@@ -482,7 +484,7 @@ func (d *discovery) srv(ctx context.Context, i int, email string, c candidate, o
 	d.s.record(a)
 	intn := d.s.c.intn
 	if intn == nil {
-		intn = rand.IntN
+		intn = randIntN
 	}
 	var errs []error
 	for _, r := range orderSRV(records, intn) {

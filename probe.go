@@ -181,12 +181,18 @@ func (s *session) dialTLS(ctx context.Context, network, addr string) (net.Conn, 
 // handshake runs a TLS client handshake for serverName ("" sends no SNI
 // and verifies against no name), verifying the chain with cfg's roots.
 func handshake(ctx context.Context, raw net.Conn, serverName string, base *tls.Config) (*tls.Conn, *TLSInfo, error) {
+	return handshakeNamed(ctx, raw, serverName, serverName, base)
+}
+
+// handshakeNamed sends serverName as SNI ("" or an IP address: none) and
+// verifies the certificate for verifyName.
+func handshakeNamed(ctx context.Context, raw net.Conn, serverName, verifyName string, base *tls.Config) (*tls.Conn, *TLSInfo, error) {
 	cfg := base.Clone()
 	info := &TLSInfo{ServerName: serverName}
-	roots, verifyName := cfg.RootCAs, serverName
+	roots := cfg.RootCAs
 	cfg.ServerName = serverName
 	if net.ParseIP(serverName) != nil {
-		cfg.ServerName = "" // no SNI for IP literals; verify against the IP
+		cfg.ServerName = "" // no SNI for IP literals
 	}
 	cfg.InsecureSkipVerify = true // verified below, so that a failure still shows the certificate
 	cfg.VerifyConnection = func(cs tls.ConnectionState) error {

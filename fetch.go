@@ -1,0 +1,210 @@
+package autodiscover
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// FetchRequest is one request for Client.Fetch.
+type FetchRequest struct {
+	// Method is "POST" (an AutoDiscover request for Email in Schema) or
+	// "GET" (no body).
+	Method string
+	URL    string
+	Email  string
+	Schema Schema
+	// Username and Password, when Password is set, are sent with Basic
+	// only if the trust gate of Discover allows it: https://, a host in
+	// Email's registrable domain or in AllowedHosts. Otherwise the
+	// request fails with ErrUntrusted or ErrInsecureRedirect before any
+	// byte is sent.
+	Username, Password string
+}
+
+// FetchResult is the answer to one request.
+type FetchResult struct {
+	// Attempt records the request like a step of Discover's trace.
+	Attempt Attempt
+	// Location is the Location header of a redirect, resolved against
+	// the URL.
+	Location string
+	// Answer holds the settings when the answer is a valid AutoDiscover
+	// document for the schema (Endpoint = the URL), nil otherwise.
+	Answer *Result
+	// RedirectURL and RedirectAddr are set when the document redirects.
+	RedirectURL, RedirectAddr string
+	// Err says why the answer is not settings (a *StatusError, an
+	// *AuthError, a *ServerError, ErrNotAutoDiscover...), nil for
+	// settings and redirects.
+	Err error
+}
+
+// Fetch sends one request the way Discover does (its dialer, overrides,
+// certificate verification and trust gate) without following anything.
+// It is the building block of troubleshooting tools.
+func (c *Client) Fetch(ctx context.Context, r FetchRequest) *FetchResult {
+	s := c.newSession()
+	defer s.close()
+	a := &Attempt{Candidate: -1, Step: r.Method, URL: r.URL, Email: r.Email, Start: time.Now()}
+	out := &FetchResult{}
+	defer func() {
+		a.Err = out.Err
+		a.Duration = time.Since(a.Start)
+		out.Attempt = *a
+	}()
+	u, err := url.Parse(r.URL)
+	if err != nil {
+		out.Err = err
+		return out
+	}
+	var body []byte
+	if r.Method == "POST" {
+		body = requestBody(r.Email, r.Schema)
+	}
+	auth := ""
+	if r.Password != "" {
+		_, domain, err := splitAddress(r.Email)
+		if err != nil {
+			out.Err = err
+			return out
+		}
+		g := newGate(r.Email, domain, c.AllowedHosts, nil)
+		if _, err := g.check(ctx, u, MethodDomain, false); err != nil {
+			out.Err = err
+			return out
+		}
+		user := r.Username
+		if user == "" {
+			user = r.Email
+		}
+		auth = "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+r.Password))
+		a.Step = r.Method + "+auth"
+	}
+	ans, err := s.do(ctx, a, r.Method, r.URL, body, auth)
+	if err != nil {
+		out.Err = err
+		return out
+	}
+	switch ans.status {
+	case 401:
+		out.Err = &AuthError{Schemes: ans.schemes, Rejected: auth != "", NoPassword: auth == ""}
+		return out
+	case 301, 302, 303, 307, 308:
+		loc, err := u.Parse(ans.location)
+		if err != nil || ans.location == "" {
+			out.Err = fmt.Errorf("redirect %d without a valid Location", ans.status)
+			return out
+		}
+		out.Location = redact(loc)
+		a.Redirect = out.Location
+		return out
+	}
+	if r.Method != "POST" {
+		out.Err = &StatusError{ans.status}
+		return out
+	}
+	d := &discovery{schema: r.Schema}
+	o := &outcome{}
+	next, err := d.interpret(ans, r.URL, true, o)
+	switch {
+	case err != nil:
+		out.Err = err
+	case next != "":
+		out.RedirectURL, a.Redirect = next, next
+	case o.redirectAddr != "":
+		out.RedirectAddr, a.Redirect = o.redirectAddr, "mailto:"+o.redirectAddr
+	default:
+		res := &Result{Email: r.Email, Endpoint: r.URL, Schema: r.Schema}
+		fill(res, o.resp)
+		out.Answer = res
+	}
+	return out
+}
+
+// LookupHost resolves host the way Discover does: an override for
+// host:port wins over DNS. It returns what was found.
+func (c *Client) LookupHost(ctx context.Context, host, port string) (*DNSAnswer, error) {
+	if to, ok := c.override(host, port); ok {
+		return &DNSAnswer{Host: host, Override: to}, nil
+	}
+	ips, err := c.resolver().LookupIPAddr(ctx, host)
+	ans := &DNSAnswer{Host: host}
+	for _, ip := range ips {
+		ans.Addrs = append(ans.Addrs, ip.String())
+	}
+	return ans, err
+}
+
+// LookupCNAME returns the canonical name of host ("" when it has none),
+// from the Client's resolver.
+func (c *Client) LookupCNAME(ctx context.Context, host string) (string, error) {
+	cname, err := c.resolver().LookupCNAME(ctx, host)
+	if err != nil {
+		return "", err
+	}
+	if strings.EqualFold(strings.TrimSuffix(cname, "."), strings.TrimSuffix(host, ".")) {
+		return "", nil
+	}
+	return strings.TrimSuffix(cname, "."), nil
+}
+
+// LookupSRV returns the _autodiscover._tcp SRV records of a domain, in
+// the order RFC 2782 has a client try them.
+func (c *Client) LookupSRV(ctx context.Context, domain string) ([]*net.SRV, error) {
+	_, recs, err := c.resolver().LookupSRV(ctx, "", "", "_autodiscover._tcp."+domain)
+	intn := c.intn
+	if intn == nil {
+		intn = randIntN
+	}
+	return orderSRV(recs, intn), err
+}
+
+// Dial connects to host:port the way Discover does (overrides, then DNS),
+// within the attempt timeout.
+func (c *Client) Dial(ctx context.Context, host, port string) (net.Conn, *DNSAnswer, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.attemptTimeout())
+	defer cancel()
+	return c.dial(ctx, "tcp", net.JoinHostPort(host, port))
+}
+
+// Handshake runs a TLS handshake on conn, sending serverName as SNI (""
+// sends none), and verifies the certificate for verifyName with the
+// Client's roots. The TLSInfo is returned also when verification fails.
+func (c *Client) Handshake(ctx context.Context, conn net.Conn, serverName, verifyName string) (*TLSInfo, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.attemptTimeout())
+	defer cancel()
+	s := c.newSession()
+	defer s.close()
+	cfg := s.tlsConfig.Clone()
+	tc, info, err := handshakeNamed(ctx, conn, serverName, verifyName, cfg)
+	if tc != nil {
+		tc.Close()
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		err = fmt.Errorf("no answer to the TLS handshake within %v", c.attemptTimeout())
+	}
+	return info, err
+}
+
+// ParseAnswer reads an AutoDiscover document for the schema into a Result
+// (Endpoint left empty); the error wraps ErrNotAutoDiscover or is a
+// *ServerError.
+func ParseAnswer(body []byte, schema Schema) (*Result, error) {
+	d := &discovery{schema: schema}
+	o := &outcome{}
+	if _, err := d.interpret(&answer{status: 200, body: body}, "https://invalid/", true, o); err != nil {
+		return nil, err
+	}
+	if o.resp == nil {
+		return nil, fmt.Errorf("%w: a redirect, not settings", ErrNotAutoDiscover)
+	}
+	res := &Result{Schema: schema}
+	fill(res, o.resp)
+	return res, nil
+}

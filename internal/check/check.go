@@ -1,0 +1,439 @@
+// Package check troubleshoots a domain's AutoDiscover setup the way an
+// admin needs it: every phase a mail client runs, step by step, each with
+// PASS, WARN, FAIL (or INFO, SKIP) and what to do about it. FAIL means a
+// mainstream client (Outlook, iOS Mail, the stock Android app) will not
+// configure itself; WARN means it works with a prompt or for some clients
+// only.
+package check
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/autodiscover-go/autodiscover"
+	"golang.org/x/net/publicsuffix"
+)
+
+// Status is the verdict of a step.
+type Status string
+
+// The verdicts.
+const (
+	Pass Status = "PASS"
+	Warn Status = "WARN" // works with a prompt, or for some clients only
+	Fail Status = "FAIL" // a mainstream client will not configure itself
+	Info Status = "INFO" // a fact, neither good nor bad
+	Skip Status = "SKIP" // not run (no password, nothing to connect to)
+)
+
+// Step is one check.
+type Step struct {
+	Name   string `json:"step"`
+	Status Status `json:"status"`
+	Detail string `json:"detail"`
+	Fix    string `json:"fix,omitempty"`
+}
+
+// Options configure a check.
+type Options struct {
+	// Email is the mailbox to check; its domain is the domain checked.
+	Email string
+	// Username and Password are sent (Basic, over verified HTTPS to the
+	// domain's hosts only) in the authenticated steps; without a password
+	// only the unauthenticated steps run.
+	Username, Password string
+	// Schema is the response schema to ask for.
+	Schema autodiscover.Schema
+	// Client does the network work (roots, resolver, overrides, SCP,
+	// allowed hosts). nil: a zero Client.
+	Client *autodiscover.Client
+	// Progress, when set, is called with each step as it is decided.
+	Progress func(Step)
+	// Now is the clock for certificate expiry; nil: time.Now.
+	Now func() time.Time
+}
+
+// Report is the outcome of a check.
+type Report struct {
+	Email  string               `json:"email"`
+	Domain string               `json:"domain"`
+	Steps  []Step               `json:"steps"`
+	Result *autodiscover.Result `json:"discovery,omitempty"`
+	Error  string               `json:"error,omitempty"`
+}
+
+// Failed reports whether a step FAILed.
+func (r *Report) Failed() bool {
+	for _, s := range r.Steps {
+		if s.Status == Fail {
+			return true
+		}
+	}
+	return false
+}
+
+// Step returns the first step whose name starts with prefix, or nil.
+func (r *Report) Step(prefix string) *Step {
+	for i := range r.Steps {
+		if strings.HasPrefix(r.Steps[i].Name, prefix) {
+			return &r.Steps[i]
+		}
+	}
+	return nil
+}
+
+type run struct {
+	o       Options
+	c       *autodiscover.Client
+	r       *Report
+	domain  string
+	working bool // discovery found an endpoint (or one that asks for the password)
+}
+
+func (x *run) add(name string, st Status, detail, fix string) {
+	s := Step{Name: name, Status: st, Detail: detail, Fix: fix}
+	x.r.Steps = append(x.r.Steps, s)
+	if x.o.Progress != nil {
+		x.o.Progress(s)
+	}
+}
+
+// problem is the status of a fault that some candidate has: FAIL when
+// nothing works, else WARN (clients get past it, some with a prompt).
+func (x *run) problem() Status {
+	if x.working {
+		return Warn
+	}
+	return Fail
+}
+
+// Run checks the domain of o.Email. It never stops at the first problem.
+func Run(ctx context.Context, o Options) *Report {
+	c := o.Client
+	if c == nil {
+		c = &autodiscover.Client{}
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	x := &run{o: o, c: c, r: &Report{Email: o.Email}}
+	at := strings.LastIndexByte(o.Email, '@')
+	if at < 0 {
+		x.add("address", Fail, fmt.Sprintf("%q is not an e-mail address", o.Email), "give user@domain")
+		return x.r
+	}
+	x.domain = strings.ToLower(o.Email[at+1:])
+	x.r.Domain = x.domain
+
+	// Discovery runs first so every other verdict can say whether clients
+	// get past a fault; its own step is reported last.
+	res, derr := c.Discover(ctx, o.Email, &autodiscover.Options{Schema: o.Schema, Username: o.Username, Password: o.Password})
+	x.r.Result = res
+	if derr != nil {
+		x.r.Error = derr.Error()
+	}
+	x.working = derr == nil || errors.Is(derr, autodiscover.ErrCredentialsRequired)
+
+	x.host(ctx, x.domain, true)
+	x.host(ctx, "autodiscover."+x.domain, false)
+	x.phase3(ctx)
+	x.srv(ctx)
+	x.discovery(res, derr)
+	return x.r
+}
+
+// host checks one phase-2 host: DNS, TCP, TLS (with and without SNI), the
+// unauthenticated and the authenticated POST.
+func (x *run) host(ctx context.Context, host string, root bool) {
+	ans, err := x.c.LookupHost(ctx, host, "443")
+	switch {
+	case ans != nil && ans.Override != "":
+		x.add("dns "+host, Info, "override: connections for "+host+":443 go to "+ans.Override+" (DNS not asked)", "")
+	case err != nil || len(ans.Addrs) == 0:
+		if root {
+			x.add("dns "+host, Info, "no address: clients skip https://"+host+"/autodiscover/autodiscover.xml", "")
+		} else {
+			x.add("dns "+host, x.problem(), "no A, AAAA or CNAME record for "+host+dnsErr(err),
+				"add the record: autodiscover."+x.domain+". CNAME <your AutoDiscover host> (see \"autodiscover records "+x.domain+" --target HOST\")")
+		}
+		return
+	default:
+		d := "A/AAAA " + strings.Join(ans.Addrs, ", ")
+		if cname, _ := x.c.LookupCNAME(ctx, host); cname != "" {
+			d = "CNAME " + cname + ", " + d
+		}
+		x.add("dns "+host, Pass, d, "")
+	}
+
+	conn, _, err := x.c.Dial(ctx, host, "443")
+	if err != nil {
+		st, fix := x.problem(), "open TCP port 443 to the AutoDiscover server"
+		if root {
+			st, fix = Info, ""
+		}
+		x.add("tcp "+host+":443", st, "cannot connect: "+err.Error(), fix)
+		return
+	}
+	x.add("tcp "+host+":443", Pass, "connected to "+conn.RemoteAddr().String(), "")
+
+	info, err := x.c.Handshake(ctx, conn, host, host)
+	conn.Close()
+	if err != nil {
+		detail := err.Error()
+		if info != nil && len(info.DNSNames) > 0 {
+			detail += "; the certificate names " + strings.Join(info.DNSNames, ", ")
+		}
+		fix := "install a certificate for " + host + " from a public CA (automatic with \"autodiscover serve\" and ACME)"
+		if root {
+			detail += " (Outlook tries https://" + host + " first and shows a certificate warning)"
+			fix += ", or stop answering on port 443 for " + host
+		}
+		x.add("tls "+host, x.problem(), detail, fix)
+		return
+	}
+	left := info.NotAfter.Sub(x.o.Now())
+	switch {
+	case left < 0:
+		x.add("tls "+host, x.problem(), "certificate expired on "+info.NotAfter.Format(time.DateOnly), "renew the certificate")
+		return
+	case left < 14*24*time.Hour:
+		x.add("tls "+host, Warn, fmt.Sprintf("certificate expires in %d days (%s)", int(left.Hours()/24), info.NotAfter.Format(time.DateOnly)), "renew the certificate")
+	default:
+		x.add("tls "+host, Pass, fmt.Sprintf("trusted %s certificate for %s, expires %s", info.Version, strings.Join(info.DNSNames, ", "), info.NotAfter.Format(time.DateOnly)), "")
+	}
+	if conn2, _, err := x.c.Dial(ctx, host, "443"); err == nil {
+		info2, err := x.c.Handshake(ctx, conn2, "", host)
+		conn2.Close()
+		if err != nil {
+			names := ""
+			if info2 != nil {
+				names = " (the certificate names " + strings.Join(info2.DNSNames, ", ") + ")"
+			}
+			x.add("tls "+host+" without SNI", Warn, "clients that send no server name get a certificate not valid for "+host+names,
+				"make the certificate for "+host+" the server's default")
+		} else {
+			x.add("tls "+host+" without SNI", Pass, "the default certificate is valid for "+host, "")
+		}
+	}
+
+	u := "https://" + host + "/autodiscover/autodiscover.xml"
+	f := x.c.Fetch(ctx, autodiscover.FetchRequest{Method: "POST", URL: u, Email: x.o.Email, Schema: x.o.Schema})
+	basic := false
+	var ae *autodiscover.AuthError
+	switch {
+	case errors.As(f.Err, &ae) && len(ae.Schemes) == 0:
+		x.add("POST "+u, x.problem(), "401 without a WWW-Authenticate header: clients cannot tell how to log in", "send WWW-Authenticate: Basic realm=\"autodiscover\"")
+	case errors.As(f.Err, &ae):
+		basic = hasBasic(ae.Schemes)
+		if basic {
+			x.add("POST "+u, Pass, "401 without credentials, offers "+strings.Join(ae.Schemes, ", "), "")
+		} else {
+			x.add("POST "+u, Warn, "401 offers only "+strings.Join(ae.Schemes, ", ")+": Outlook on Windows copes, iOS Mail, the stock Android app and this tool need Basic",
+				"also offer Basic (over HTTPS only)")
+		}
+	case f.Location != "":
+		x.add("POST "+u, Info, fmt.Sprintf("%d redirect to %s", f.Attempt.Status, f.Location), "")
+	case f.Answer != nil || f.RedirectURL != "" || f.RedirectAddr != "":
+		x.add("POST "+u, Warn, "answers without authentication", "require authentication on the AutoDiscover endpoint")
+	default:
+		st, fix := x.problem(), "serve POST /autodiscover/autodiscover.xml on "+host+" (\"autodiscover serve\", or a proxy to your provider)"
+		if root {
+			st, fix = Info, ""
+		}
+		x.add("POST "+u, st, "not an AutoDiscover endpoint: "+f.Err.Error(), fix)
+		return
+	}
+
+	name := "POST " + u + " with credentials"
+	switch {
+	case x.o.Password == "":
+		x.add(name, Skip, "no password given (--password-stdin or AUTODISCOVER_PASSWORD)", "")
+		return
+	case !basic:
+		x.add(name, Skip, "no scheme this tool speaks", "")
+		return
+	}
+	f = x.c.Fetch(ctx, autodiscover.FetchRequest{Method: "POST", URL: u, Email: x.o.Email, Schema: x.o.Schema,
+		Username: x.o.Username, Password: x.o.Password})
+	var se *autodiscover.ServerError
+	switch {
+	case f.Answer != nil:
+		x.add(name, Pass, "valid "+x.o.Schema.String()+" answer: "+summary(f.Answer), "")
+	case f.RedirectURL != "":
+		x.add(name, Info, "redirectUrl to "+f.RedirectURL, "")
+	case f.RedirectAddr != "":
+		x.add(name, Info, "redirectAddr to "+f.RedirectAddr, "")
+	case f.Location != "":
+		x.add(name, Info, fmt.Sprintf("%d redirect to %s", f.Attempt.Status, f.Location), "")
+	case errors.As(f.Err, &ae) && ae.Rejected:
+		x.add(name, Fail, "credentials rejected (401 after sending them)", "check the address and password, and that the server's directory knows "+x.o.Email)
+	case errors.As(f.Err, &se):
+		x.add(name, Fail, se.Error(), "the server knows no configuration for "+x.o.Email+": check its directory and settings")
+	default:
+		x.add(name, x.problem(), "no valid "+x.o.Schema.String()+" answer: "+f.Err.Error(), "answer with the "+x.o.Schema.String()+" response schema")
+	}
+}
+
+// phase3 checks the unauthenticated GET on http://autodiscover.DOMAIN.
+func (x *run) phase3(ctx context.Context) {
+	host := "autodiscover." + x.domain
+	u := "http://" + host + "/autodiscover/autodiscover.xml"
+	name := "GET " + u
+	if ans, err := x.c.LookupHost(ctx, host, "80"); err != nil || (ans.Override == "" && len(ans.Addrs) == 0) {
+		x.add(name, Info, "no address for "+host+": no phase-3 redirect", "")
+		return
+	}
+	f := x.c.Fetch(ctx, autodiscover.FetchRequest{Method: "GET", URL: u, Email: x.o.Email})
+	switch {
+	case f.Location == "":
+		detail := "no redirect"
+		if f.Err != nil {
+			detail += ": " + f.Err.Error()
+		}
+		x.add(name, Info, detail+" (clients use it only when phase 2 fails)", "")
+	case !strings.HasPrefix(strings.ToLower(f.Location), "https://"):
+		x.add(name, x.problem(), "redirects to "+f.Location+": clients refuse to send a password over http://",
+			"redirect to https://"+host+"/autodiscover/autodiscover.xml")
+	case !isAutodiscoverPath(f.Location):
+		x.add(name, x.problem(), "redirects to "+f.Location+", which is not an /autodiscover/autodiscover.xml path: clients ignore it",
+			"redirect to https://"+host+"/autodiscover/autodiscover.xml")
+	case !x.sameDomain(f.Location):
+		x.add(name, Warn, "redirects to "+f.Location+", outside "+x.domain+": Outlook asks the user before sending the password", "")
+	default:
+		x.add(name, Pass, fmt.Sprintf("%d redirect to %s", f.Attempt.Status, f.Location), "")
+	}
+}
+
+// srv checks the _autodiscover._tcp record.
+func (x *run) srv(ctx context.Context) {
+	name := "SRV _autodiscover._tcp." + x.domain
+	recs, err := x.c.LookupSRV(ctx, x.domain)
+	if len(recs) == 0 {
+		x.add(name, Warn, "no SRV record"+dnsErr(err)+": clients that reach no phase-2 host have no fallback",
+			"optional: _autodiscover._tcp."+x.domain+". SRV 0 0 443 <your AutoDiscover host>.")
+		return
+	}
+	var lines []string
+	st := Pass
+	fix := ""
+	for _, r := range recs {
+		line := fmt.Sprintf("%d %d %d %s", r.Priority, r.Weight, r.Port, r.Target)
+		switch {
+		case r.Port != 443:
+			line += " (ignored: clients use only port 443)"
+			st, fix = Warn, "point the SRV record at port 443"
+		case !x.sameDomain("https://" + strings.TrimSuffix(r.Target, ".") + "/"):
+			line += " (outside " + x.domain + ": clients ask the user)"
+			if st == Pass {
+				st = Warn
+			}
+		}
+		lines = append(lines, line)
+	}
+	x.add(name, st, strings.Join(lines, "; "), fix)
+}
+
+// discovery reports what a client ends up with, and the redirects.
+func (x *run) discovery(res *autodiscover.Result, err error) {
+	const name = "discovery"
+	switch {
+	case err == nil:
+		st := Pass
+		d := fmt.Sprintf("clients find %s (%s, phase %d): %s", res.Endpoint, res.Method, res.Method.Phase(), summary(res))
+		if res.Method == autodiscover.MethodSCP {
+			d += " (domain-joined clients only)"
+		}
+		x.add(name, st, d, "")
+	case errors.Is(err, autodiscover.ErrCredentialsRequired):
+		x.add(name, Info, "an endpoint answers and asks for credentials; give a password to check the answer", "")
+	case errors.Is(err, autodiscover.ErrCredentialsRejected):
+		x.add(name, Fail, "every AutoDiscover endpoint rejected the credentials", "check the address and password, and the server's directory")
+	case errors.Is(err, autodiscover.ErrUnsupportedAuth):
+		x.add(name, Fail, "the endpoints offer only authentication schemes other than Basic (NTLM, Negotiate, Bearer): iOS Mail and Android cannot log in", "offer Basic over HTTPS")
+	case errors.Is(err, autodiscover.ErrAddressNotFound):
+		x.add(name, Fail, "the server answers that it has no configuration for "+x.o.Email, "add the mailbox to the server's directory")
+	default:
+		x.add(name, Fail, "no AutoDiscover endpoint answered: "+firstLine(err), "serve AutoDiscover on https://autodiscover."+x.domain+" (see the steps above)")
+	}
+	if res == nil || len(res.Redirects) == 0 {
+		return
+	}
+	st, fix := Pass, ""
+	var hops []string
+	for _, r := range res.Redirects {
+		if !strings.HasPrefix(r, "mailto:") && !x.sameDomain(r) {
+			r += " (outside " + x.domain + ")"
+			st, fix = Warn, "clients ask the user before following a redirect to another domain; keep the endpoint under "+x.domain+" if you can"
+		}
+		hops = append(hops, r)
+	}
+	x.add("redirects", st, strings.Join(hops, " -> "), fix)
+}
+
+func (x *run) sameDomain(rawURL string) bool {
+	rest := rawURL[strings.Index(rawURL, "//")+2:]
+	host := rest
+	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+		host = rest[:i]
+	}
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	a, err1 := publicsuffix.EffectiveTLDPlusOne(strings.ToLower(host))
+	b, err2 := publicsuffix.EffectiveTLDPlusOne(x.domain)
+	return err1 == nil && err2 == nil && a == b
+}
+
+func isAutodiscoverPath(rawURL string) bool {
+	l := strings.ToLower(rawURL)
+	return strings.HasSuffix(strings.SplitN(l, "?", 2)[0], "/autodiscover.xml") && strings.Contains(l, "/autodiscover/")
+}
+
+func hasBasic(schemes []string) bool {
+	for _, s := range schemes {
+		if strings.EqualFold(s, "Basic") {
+			return true
+		}
+	}
+	return false
+}
+
+func summary(r *autodiscover.Result) string {
+	var p []string
+	if r.DisplayName != "" {
+		p = append(p, "display name "+r.DisplayName)
+	}
+	if r.MobileSyncURL != "" {
+		p = append(p, "ActiveSync "+r.MobileSyncURL)
+	}
+	if r.EWSURL != "" {
+		p = append(p, "EWS "+r.EWSURL)
+	}
+	for _, m := range r.IMAP {
+		p = append(p, fmt.Sprintf("IMAP %s:%d", m.Host, m.Port))
+	}
+	for _, m := range r.SMTP {
+		p = append(p, fmt.Sprintf("SMTP %s:%d", m.Host, m.Port))
+	}
+	return strings.Join(p, ", ")
+}
+
+func dnsErr(err error) string {
+	var de *net.DNSError
+	if errors.As(err, &de) && de.IsNotFound {
+		return " (NXDOMAIN)"
+	}
+	if err != nil {
+		return " (" + err.Error() + ")"
+	}
+	return ""
+}
+
+func firstLine(err error) string {
+	s, _, _ := strings.Cut(err.Error(), "\n")
+	return s
+}

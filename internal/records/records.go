@@ -1,0 +1,151 @@
+// Package records computes the DNS records a mail domain needs for
+// AutoDiscover and for RFC 6186 / RFC 8314 service discovery, as
+// zone-file lines.
+package records
+
+import (
+	"fmt"
+	"net"
+	"strings"
+)
+
+// Record is one DNS resource record.
+type Record struct {
+	Name   string `json:"name"` // absolute, with the trailing dot
+	TTL    int    `json:"ttl"`
+	Type   string `json:"type"`  // CNAME, SRV, A, AAAA
+	Value  string `json:"value"` // RDATA in zone-file syntax
+	Note   string `json:"note"`  // why the record exists
+	Option bool   `json:"alternative,omitempty"`
+}
+
+// String returns the zone-file line.
+func (r Record) String() string {
+	return fmt.Sprintf("%s %d IN %s %s", r.Name, r.TTL, r.Type, r.Value)
+}
+
+// Server is a mail server to publish with SRV records.
+type Server struct {
+	Host string
+	Port int
+	TLS  string // implicit, starttls or none; "" decides by port
+}
+
+// Input describes the domain.
+type Input struct {
+	// Domain is the mail domain (company.tld).
+	Domain string
+	// Target is the AutoDiscover host (a name or an IP address) that
+	// autodiscover.DOMAIN must reach.
+	Target string
+	// IMAP, POP3 and SMTP, when set, add RFC 6186 / 8314 SRV records.
+	IMAP, POP3, SMTP *Server
+	// TTL of every record; 0: 3600.
+	TTL int
+}
+
+// For returns the records, or an error for an unusable input.
+func For(in Input) ([]Record, error) {
+	domain := strings.ToLower(strings.TrimSuffix(strings.TrimSpace(in.Domain), "."))
+	target := strings.ToLower(strings.TrimSuffix(strings.TrimSpace(in.Target), "."))
+	if domain == "" || strings.ContainsAny(domain, " /@:") {
+		return nil, fmt.Errorf("records: invalid domain %q", in.Domain)
+	}
+	if target == "" {
+		return nil, fmt.Errorf("records: no target host")
+	}
+	ttl := in.TTL
+	if ttl <= 0 {
+		ttl = 3600
+	}
+	ad := "autodiscover." + domain + "."
+	var out []Record
+	if ip := net.ParseIP(target); ip != nil {
+		typ := "A"
+		if ip.To4() == nil {
+			typ = "AAAA"
+		}
+		out = append(out, Record{Name: ad, TTL: ttl, Type: typ, Value: ip.String(),
+			Note: "phase 2: clients POST to https://autodiscover." + domain + "/autodiscover/autodiscover.xml"})
+	} else if target+"." == ad {
+		return nil, fmt.Errorf("records: the target is autodiscover.%s itself: give the host it should point to (or its address)", domain)
+	} else {
+		out = append(out, Record{Name: ad, TTL: ttl, Type: "CNAME", Value: target + ".",
+			Note: "phase 2: clients POST to https://autodiscover." + domain + "/autodiscover/autodiscover.xml; the certificate there must name autodiscover." + domain})
+		out = append(out, Record{Name: "_autodiscover._tcp." + domain + ".", TTL: ttl, Type: "SRV", Value: "0 0 443 " + target + ".",
+			Note: "alternative to the CNAME (phase 4): clients use only port 443 and ask the user when " + target + " is outside " + domain, Option: true})
+	}
+	add := func(service string, s *Server, prio int) {
+		out = append(out, Record{Name: "_" + service + "._tcp." + domain + ".", TTL: ttl, Type: "SRV",
+			Value: fmt.Sprintf("%d 1 %d %s.", prio, s.Port, strings.TrimSuffix(s.Host, ".")),
+			Note:  "RFC 6186/8314 " + service})
+	}
+	if s := in.IMAP; s != nil {
+		s = withPort(s, 993, 143)
+		if implicit(s) {
+			add("imaps", s, 0)
+		} else {
+			add("imap", s, 0)
+		}
+	}
+	if s := in.POP3; s != nil {
+		s = withPort(s, 995, 110)
+		// RFC 6186: a lower priority number for IMAP expresses the preference.
+		if implicit(s) {
+			add("pop3s", s, 10)
+		} else {
+			add("pop3", s, 10)
+		}
+	}
+	if s := in.SMTP; s != nil {
+		s = withPort(s, 465, 587)
+		if implicit(s) {
+			add("submissions", s, 0) // RFC 8314
+		} else {
+			add("submission", s, 0)
+		}
+	}
+	return out, nil
+}
+
+// withPort fills the port from the TLS mode.
+func withPort(s *Server, tlsPort, startTLSPort int) *Server {
+	c := *s
+	if c.Port == 0 {
+		c.Port = tlsPort
+		if c.TLS == "starttls" || c.TLS == "none" {
+			c.Port = startTLSPort
+		}
+	}
+	return &c
+}
+
+// implicit reports whether the server speaks TLS from the first byte.
+func implicit(s *Server) bool {
+	switch s.TLS {
+	case "implicit":
+		return true
+	case "starttls", "none":
+		return false
+	}
+	switch s.Port {
+	case 993, 995, 465:
+		return true
+	}
+	return false
+}
+
+// Zone returns the records as zone-file text, each with its note as a
+// comment above it.
+func Zone(rs []Record) string {
+	var b strings.Builder
+	for _, r := range rs {
+		fmt.Fprintf(&b, "; %s\n", r.Note)
+		if r.Option {
+			b.WriteString("; ")
+		}
+		b.WriteString(r.String())
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
