@@ -1,0 +1,208 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/autodiscover-go/autodiscover/internal/testenv"
+)
+
+// The demo mailbox and its settings (serve's demo, the WorkMail example).
+const (
+	dcUser       = "testuser@company.tld"
+	dcPassword   = "testpassword"
+	dcActiveSync = "https://mobile.mail.us-east-1.awsapps.com/Microsoft-Server-ActiveSync"
+	dcEWS        = "https://ews.mail.us-east-1.awsapps.com/EWS/Exchange.asmx"
+)
+
+// runClient runs the program in-process with stdin and the environment.
+func runClient(t *testing.T, stdin string, environ map[string]string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
+	defer cancel()
+	var out, errb bytes.Buffer
+	code = run(ctx, args, func(k string) string { return environ[k] }, strings.NewReader(stdin), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+// dcDemoFlags are the flags that point the client at the demo server: its
+// CA, an empty loopback DNS server, and --resolve for company.tld and
+// autodiscover.company.tld on 443 and 80, plus the port the phase-3
+// redirect names.
+func dcDemoFlags(t *testing.T, d demoServer, phase2 bool) []string {
+	_, hp, _ := net.SplitHostPort(d.HTTPSAddr)
+	dns := testenv.StartDNS(t)
+	f := []string{"--ca-file", d.CAFile, "--dns", dns.Addr, "--grace", "100ms",
+		"--resolve", "autodiscover.company.tld:80:" + d.HTTPAddr,
+		"--resolve", "autodiscover.company.tld:" + hp + ":127.0.0.1"}
+	if phase2 {
+		f = append(f, "--resolve", "company.tld:443:"+d.HTTPSAddr, "--resolve", "autodiscover.company.tld:443:"+d.HTTPSAddr)
+	}
+	return f
+}
+
+type dcDiscoverJSON struct {
+	Result struct {
+		Email         string   `json:"email"`
+		Endpoint      string   `json:"endpoint"`
+		Method        string   `json:"method"`
+		Schema        string   `json:"schema"`
+		DisplayName   string   `json:"display_name"`
+		MobileSyncURL string   `json:"mobilesync_url"`
+		EWSURL        string   `json:"ews_url"`
+		Redirects     []string `json:"redirects"`
+		IMAP          []struct {
+			Host string `json:"host"`
+			Port int    `json:"port"`
+			TLS  string `json:"tls"`
+		} `json:"imap"`
+		SMTP []struct {
+			Host string `json:"host"`
+			Port int    `json:"port"`
+			TLS  string `json:"tls"`
+		} `json:"smtp"`
+		Trace []struct {
+			Method      string   `json:"method"`
+			Step        string   `json:"step"`
+			URL         string   `json:"url"`
+			Status      int      `json:"status"`
+			AuthSchemes []string `json:"auth_schemes"`
+			Credentials bool     `json:"credentials_sent"`
+			Error       string   `json:"error"`
+		} `json:"trace"`
+	} `json:"result"`
+	Error string `json:"error"`
+}
+
+func TestDiscoverDemo(t *testing.T) {
+	d := startDemo(t)
+	_, hp, _ := net.SplitHostPort(d.HTTPSAddr)
+	tests := []struct {
+		name     string
+		phase2   bool
+		schema   string
+		endpoint string
+		method   string
+	}{
+		{"phase 2, mobilesync", true, "mobilesync", "https://company.tld/autodiscover/autodiscover.xml", "https-domain"},
+		{"phase 2, outlook", true, "outlook", "https://company.tld/autodiscover/autodiscover.xml", "https-domain"},
+		{"phase 3 only", false, "mobilesync", "https://autodiscover.company.tld:" + hp + "/autodiscover/autodiscover.xml", "http-redirect"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			args := append([]string{"discover", "--json", "--password-stdin", "--schema", tt.schema}, dcDemoFlags(t, d, tt.phase2)...)
+			code, out, errOut := runClient(t, dcPassword+"\n", nil, append(args, dcUser)...)
+			if code != 0 {
+				t.Fatalf("exit %d, stderr %s\nstdout %s", code, errOut, out)
+			}
+			if strings.Contains(out, dcPassword) {
+				t.Errorf("the JSON output holds the password")
+			}
+			var got dcDiscoverJSON
+			if err := json.Unmarshal([]byte(out), &got); err != nil {
+				t.Fatalf("bad JSON: %v\n%s", err, out)
+			}
+			r := got.Result
+			if r.Endpoint != tt.endpoint || r.Method != tt.method || r.Email != dcUser || r.DisplayName != "User1" {
+				t.Errorf("result = %+v", r)
+			}
+			switch tt.schema {
+			case "mobilesync":
+				if r.MobileSyncURL != dcActiveSync {
+					t.Errorf("mobilesync_url = %q, want %q", r.MobileSyncURL, dcActiveSync)
+				}
+			case "outlook":
+				if r.EWSURL != dcEWS || len(r.IMAP) != 1 || r.IMAP[0].Host != "imap.mail.us-east-1.awsapps.com" ||
+					r.IMAP[0].Port != 993 || r.IMAP[0].TLS != "implicit" || len(r.SMTP) != 1 || r.SMTP[0].Port != 465 || r.SMTP[0].TLS != "implicit" {
+					t.Errorf("outlook settings = %+v", r)
+				}
+			}
+			// The unauthenticated POST saw the demo's Basic challenge.
+			var challenged bool
+			for _, a := range r.Trace {
+				if a.Status == 401 && !a.Credentials && len(a.AuthSchemes) == 1 && a.AuthSchemes[0] == "Basic" {
+					challenged = true
+				}
+				if a.Step == "GET" && a.Credentials {
+					t.Errorf("credentials sent on the plain-HTTP GET: %+v", a)
+				}
+			}
+			if !challenged {
+				t.Errorf("no 401 Basic challenge in the trace: %+v", r.Trace)
+			}
+		})
+	}
+
+	t.Run("wrong password", func(t *testing.T) {
+		args := append([]string{"discover", "--schema", "mobilesync"}, dcDemoFlags(t, d, true)...)
+		code, out, _ := runClient(t, "", map[string]string{"AUTODISCOVER_PASSWORD": "nope"}, append(args, dcUser)...)
+		if code != 1 || !strings.Contains(out, "credentials rejected") {
+			t.Errorf("exit %d, output:\n%s\nwant 1 and \"credentials rejected\"", code, out)
+		}
+	})
+
+	t.Run("human output", func(t *testing.T) {
+		args := append([]string{"discover", "--schema", "mobilesync"}, dcDemoFlags(t, d, true)...)
+		code, out, _ := runClient(t, "", map[string]string{"AUTODISCOVER_PASSWORD": dcPassword}, append(args, dcUser)...)
+		for _, want := range []string{"Found https://company.tld/autodiscover/autodiscover.xml for testuser@company.tld",
+			"via https-domain (phase 2)", "ActiveSync    " + dcActiveSync, "Attempts:"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("output lacks %q:\n%s", want, out)
+			}
+		}
+		if code != 0 || strings.Contains(out, dcPassword) {
+			t.Errorf("exit %d (want 0), or the password is in the output", code)
+		}
+	})
+}
+
+func TestParseResolve(t *testing.T) {
+	tests := []struct {
+		in, from, to string
+		ok           bool
+	}{
+		{"company.tld:443:127.0.0.1", "company.tld:443", "127.0.0.1:443", true},
+		{"Autodiscover.Company.TLD:443:127.0.0.1:8443", "autodiscover.company.tld:443", "127.0.0.1:8443", true},
+		{"company.tld:443:[::1]", "company.tld:443", "[::1]:443", true},
+		{"company.tld:80:[::1]:8080", "company.tld:80", "[::1]:8080", true},
+		{"company.tld:443:::1", "", "", false},
+		{"company.tld:443:example.net", "", "", false},
+		{"company.tld:0:127.0.0.1", "", "", false},
+		{"company.tld:443:127.0.0.1:99999", "", "", false},
+		{"company.tld:443", "", "", false},
+		{"company.tld:443:[::1", "", "", false},
+	}
+	for _, tt := range tests {
+		from, to, err := parseResolve(tt.in)
+		if (err == nil) != tt.ok || from != tt.from || to != tt.to {
+			t.Errorf("parseResolve(%q) = %q, %q, %v; want %q, %q, ok=%v", tt.in, from, to, err, tt.from, tt.to, tt.ok)
+		}
+	}
+}
+
+func TestDiscoverUsage(t *testing.T) {
+	tests := []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"discover", "--help"}, 0, "Usage: autodiscover discover"},
+		{[]string{"discover"}, 2, "give exactly one e-mail address"},
+		{[]string{"discover", "--schema", "soap", "a@company.tld"}, 2, "--schema"},
+		{[]string{"discover", "--resolve", "bad", "a@company.tld"}, 2, "--resolve"},
+		{[]string{"check", "--help"}, 0, "Usage: autodiscover check"},
+		{[]string{"records", "--help"}, 0, "Usage: autodiscover records"},
+		{[]string{"records", "company.tld"}, 2, "--target"},
+	}
+	for _, tt := range tests {
+		code, out, errOut := runClient(t, "", nil, tt.args...)
+		if code != tt.code || !strings.Contains(out+errOut, tt.want) {
+			t.Errorf("%q: exit %d, output %q; want %d and %q", tt.args, code, out+errOut, tt.code, tt.want)
+		}
+	}
+}
