@@ -33,7 +33,10 @@ const serveUsage = `Usage: autodiscover serve [--config FILE] [--https-addr ADDR
 Answers AutoDiscover over HTTPS for the domains of the configuration:
 POST /autodiscover/autodiscover.xml (Outlook and MobileSync schemas,
 Basic authentication), and on the HTTP listener the phase-3 redirect
-(302 to the domain's autodiscover_url).
+(302 to the domain's autodiscover_url). Domains in mode proxy are relayed
+to their upstream (upstream, or workmail_region for Amazon WorkMail).
+With an acme section, certificates are obtained automatically and kept
+in the state directory.
 
 Without --config it runs a demo on loopback (127.0.0.1:8443 and
 127.0.0.1:8080) for company.tld, with a CA made in the state directory,
@@ -70,7 +73,7 @@ func runServe(ctx context.Context, args []string, e env) int {
 	fs.StringVar(&f.config, "config", "", "configuration `file` (YAML); without it, the demo runs")
 	fs.StringVar(&f.httpsAddr, "https-addr", "", "HTTPS listener `address` (default from the configuration: :443, demo 127.0.0.1:8443)")
 	fs.StringVar(&f.httpAddr, "http-addr", "", "HTTP listener `address` for the phase-3 redirect, or \"off\" (default :80, demo 127.0.0.1:8080)")
-	fs.StringVar(&f.stateDir, "state-dir", "", "demo state `directory` (default $XDG_STATE_HOME/autodiscover/demo)")
+	fs.StringVar(&f.stateDir, "state-dir", "", "state `directory`: the ACME cache, or the demo's files (default: state_dir of the configuration, $STATE_DIRECTORY, $XDG_STATE_HOME/autodiscover, /var/lib/autodiscover as root; demo $XDG_STATE_HOME/autodiscover/demo)")
 	fs.StringVar(&f.logLevel, "log-level", "", "log `level`: debug, info, warn, error (default from the configuration, else info)")
 	fs.StringVar(&f.logFormat, "log-format", "", "log `format`: text or json (default from the configuration, else text)")
 	fs.Usage = func() {
@@ -101,6 +104,8 @@ type app struct {
 	log      *slog.Logger
 	throttle *auth.Throttle // kept across reloads
 	certs    certs.Store
+	selector *certs.Selector
+	acme     *certs.ACME // nil when ACME is off
 	server   *server.Server
 	httpsLn  net.Listener
 	demo     *certs.DemoFiles
@@ -130,24 +135,34 @@ func serve(ctx context.Context, f serveFlags, e env) error {
 		defer httpLn.Close()
 	}
 
+	if err := a.startACME(cfg); err != nil {
+		return err
+	}
 	st, pairs, dflt, err := a.build(cfg)
 	if err != nil {
 		return err
 	}
-	if err := a.certs.Load(pairs, dflt); err != nil {
+	if err := a.loadCerts(pairs, dflt); err != nil {
 		return fmt.Errorf("certificates: %w", err)
 	}
 	a.server = server.New(st, server.Options{Realm: cfg.Auth.Realm, Logger: a.log})
+	defer func() { closeProxies(a.server.State()) }()
+	nextProtos := []string{"http/1.1"}
+	var httpHandler http.Handler = a.server.HTTPHandler()
+	if a.acme != nil {
+		nextProtos = append(nextProtos, certs.ALPNProto) // tls-alpn-01
+		httpHandler = a.acme.HTTPHandler(httpHandler)    // http-01, then phase 3
+	}
 
 	errc := make(chan error, 2)
 	httpsSrv := &http.Server{
 		Handler: a.server.HTTPSHandler(),
 		TLSConfig: &tls.Config{
 			MinVersion:     tls.VersionTLS12,
-			GetCertificate: a.certs.GetCertificate,
+			GetCertificate: a.selector.GetCertificate,
 			// HTTP/1.1 only: AutoDiscover is one request per connection at
 			// most, and the admins' check reads "HTTP/1.1 401 Unauthorized".
-			NextProtos: []string{"http/1.1"},
+			NextProtos: nextProtos,
 		},
 		TLSNextProto:      map[string]func(*http.Server, *tls.Conn, http.Handler){},
 		ReadHeaderTimeout: 10 * time.Second,
@@ -162,7 +177,7 @@ func serve(ctx context.Context, f serveFlags, e env) error {
 	info := serveInfo{HTTPSAddr: a.httpsLn.Addr().String()}
 	if httpLn != nil {
 		httpSrv := &http.Server{
-			Handler:           a.server.HTTPHandler(),
+			Handler:           httpHandler,
 			ReadHeaderTimeout: 10 * time.Second,
 			ReadTimeout:       30 * time.Second,
 			WriteTimeout:      30 * time.Second,
@@ -219,11 +234,15 @@ func (a *app) reload() {
 			dflt  string
 		)
 		if st, pairs, dflt, err = a.build(cfg); err == nil {
-			if err = a.certs.Load(pairs, dflt); err == nil {
+			a.reloadACME(cfg)
+			if err = a.loadCerts(pairs, dflt); err == nil {
+				old := a.server.State()
 				a.server.Swap(st)
+				closeProxies(old)
 				a.log.Info("configuration reloaded", "domains", len(st.Domains.All()))
 				return
 			}
+			closeProxies(st)
 		}
 	}
 	a.log.Error("reload refused; the previous configuration keeps serving", "error", err)
@@ -254,6 +273,10 @@ func (a *app) build(cfg *config.File) (*server.State, []certs.Pair, string, erro
 		ttl = *cfg.Auth.CacheTTL
 	}
 	a.throttle.Configure(cfg.Auth.Throttle.FreeFailures, cfg.Auth.Throttle.BaseDelay, cfg.Auth.Throttle.MaxDelay, cfg.Auth.Throttle.Window)
+	proxies, err := a.proxies(cfg)
+	if err != nil {
+		return nil, nil, "", err
+	}
 	st := &server.State{
 		Domains:   ds,
 		Directory: dir,
@@ -262,6 +285,7 @@ func (a *app) build(cfg *config.File) (*server.State, []certs.Pair, string, erro
 			Cache:     auth.NewCache(ttl, max(cfg.Auth.CacheSize, 10000)),
 			Throttle:  a.throttle,
 		},
+		Proxies: proxies,
 	}
 	var pairs []certs.Pair
 	for _, c := range cfg.TLS.Certificates {
@@ -286,8 +310,9 @@ func (a *app) build(cfg *config.File) (*server.State, []certs.Pair, string, erro
 		a.demo = &files
 		pairs = append(pairs, certs.Pair{CertFile: files.Cert, KeyFile: files.CertKey})
 	}
-	if len(pairs) == 0 {
-		return nil, nil, "", errors.New("tls.certificates: no certificates configured; name the cert_file and key_file of company.tld and autodiscover.company.tld")
+	if len(pairs) == 0 && cfg.ACME == nil {
+		closeProxies(st)
+		return nil, nil, "", errors.New("tls.certificates: no certificates configured; name the cert_file and key_file of company.tld and autodiscover.company.tld, or list them under acme.names")
 	}
 	return st, pairs, cfg.TLS.DefaultCertificate, nil
 }

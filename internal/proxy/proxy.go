@@ -161,7 +161,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		r.Body = http.MaxBytesReader(w, r.Body, p.maxBody)
 	}
 	r = r.WithContext(context.WithValue(r.Context(), routeKey{}, rt))
-	p.rp.ServeHTTP(w, r)
+	p.rp.ServeHTTP(challengeWriter{w}, r)
 }
 
 // rewrite builds the upstream request: the configured upstream, the
@@ -179,6 +179,23 @@ func (p *Proxy) rewrite(pr *httputil.ProxyRequest) {
 	pr.Out.URL.Fragment = ""
 	pr.Out.Host = "" // the upstream's own name, for Host and SNI
 }
+
+// challengeWriter restores the usual spelling of the challenge header,
+// WWW-Authenticate, which Go's header canonicalisation turns into
+// Www-Authenticate (header names are case-insensitive, but admins compare
+// curl -v output with the WorkMail documentation). Values are untouched.
+type challengeWriter struct{ http.ResponseWriter }
+
+func (w challengeWriter) WriteHeader(code int) {
+	h := w.Header()
+	if v, ok := h["Www-Authenticate"]; ok {
+		delete(h, "Www-Authenticate")
+		h["WWW-Authenticate"] = v
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w challengeWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // fail answers a failed upstream call: 504 when the upstream was too slow,
 // 413 when the body was too large, 502 otherwise, and nothing when the

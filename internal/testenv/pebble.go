@@ -172,17 +172,24 @@ func (p *Pebble) client() *http.Client {
 // anew at every start), from its management API.
 func (p *Pebble) IssuerRoots(t testing.TB) *x509.CertPool {
 	t.Helper()
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(p.IssuerRootsPEM(t))
+	return pool
+}
+
+// IssuerRootsPEM is IssuerRoots in PEM, for curl --cacert.
+func (p *Pebble) IssuerRootsPEM(t testing.TB) []byte {
+	t.Helper()
 	resp, err := p.client().Get("https://" + p.mgmt + "/roots/0")
 	if err != nil {
 		t.Fatalf("pebble roots: %v", err)
 	}
 	defer resp.Body.Close()
 	data, _ := io.ReadAll(resp.Body)
-	pool := x509.NewCertPool()
-	if resp.StatusCode != 200 || !pool.AppendCertsFromPEM(data) {
+	if resp.StatusCode != 200 || !x509.NewCertPool().AppendCertsFromPEM(data) {
 		t.Fatalf("pebble roots: %d %q", resp.StatusCode, data)
 	}
-	return pool
+	return data
 }
 
 // Output returns what pebble has logged so far.
