@@ -1,6 +1,7 @@
 package server
 
 import (
+	"net"
 	"net/http"
 
 	"github.com/autodiscover-go/autodiscover/internal/directory"
@@ -11,7 +12,8 @@ import (
 // did. Both must name the same host: a client that shakes hands for one
 // name and asks for another gets 421 Misdirected Request, so a
 // certificate of one domain never carries requests for another. A client
-// that sends no SNI (older Android) is routed by Host alone.
+// that sends no SNI (older Android) or an IP address is routed by Host
+// alone.
 func (s *Server) routeProxy(w http.ResponseWriter, r *http.Request) bool {
 	st := s.State()
 	if len(st.Proxies) == 0 {
@@ -19,7 +21,9 @@ func (s *Server) routeProxy(w http.ResponseWriter, r *http.Request) bool {
 	}
 	host := requestHost(r)
 	sni := ""
-	if r.TLS != nil && r.TLS.ServerName != "" {
+	// An IP literal is not a server name (RFC 6066 3); some clients send
+	// one anyway when given https://127.0.0.1/. It counts as no SNI.
+	if r.TLS != nil && r.TLS.ServerName != "" && net.ParseIP(r.TLS.ServerName) == nil {
 		var err error
 		if sni, err = directory.NormalizeDomain(r.TLS.ServerName); err != nil {
 			sni = r.TLS.ServerName

@@ -35,7 +35,8 @@ func TestRouteProxied(t *testing.T) {
 		{"autodiscover.workmail.tld", "autodiscover.workmail.tld", "/autodiscover/autodiscover.xml", 418, true},
 		{"workmail.tld", "workmail.tld", "/Autodiscover/Autodiscover.xml", 418, true},
 		{"AUTODISCOVER.WORKMAIL.TLD:443", "autodiscover.workmail.tld", "/autodiscover/autodiscover.xml", 418, true},
-		{"autodiscover.workmail.tld", "", "/autodiscover/autodiscover.xml", 418, true}, // no SNI: Host decides
+		{"autodiscover.workmail.tld", "", "/autodiscover/autodiscover.xml", 418, true},          // no SNI: Host decides
+		{"autodiscover.workmail.tld", "127.0.0.1", "/autodiscover/autodiscover.xml", 418, true}, // an IP is no server name
 		{"autodiscover.workmail.tld", "autodiscover.company.tld", "/autodiscover/autodiscover.xml", 421, false},
 		{"autodiscover.company.tld", "autodiscover.workmail.tld", "/autodiscover/autodiscover.xml", 421, false},
 		{"autodiscover.workmail.tld", "evil.example", "/autodiscover/autodiscover.xml", 421, false},
