@@ -23,7 +23,7 @@ type CA struct {
 	der  []byte
 }
 
-// NewCA creates a CA valid from an hour ago for a day.
+// NewCA creates a CA valid from an hour ago for a year.
 func NewCA(t testing.TB) *CA {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -34,7 +34,7 @@ func NewCA(t testing.TB) *CA {
 		SerialNumber:          big.NewInt(1),
 		Subject:               pkix.Name{CommonName: "autodiscover test CA"},
 		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(24 * time.Hour),
+		NotAfter:              time.Now().Add(365 * 24 * time.Hour),
 		IsCA:                  true,
 		BasicConstraintsValid: true,
 		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
@@ -70,7 +70,7 @@ func (ca *CA) WritePEM(t testing.TB, dir string) string {
 }
 
 // Issue returns a leaf certificate for the names (DNS names or IP
-// addresses), valid from an hour ago until notAfter (zero: a day).
+// addresses), valid from an hour ago until notAfter (zero: 90 days).
 func (ca *CA) Issue(t testing.TB, notAfter time.Time, names ...string) tls.Certificate {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -78,7 +78,7 @@ func (ca *CA) Issue(t testing.TB, notAfter time.Time, names ...string) tls.Certi
 		t.Fatal(err)
 	}
 	if notAfter.IsZero() {
-		notAfter = time.Now().Add(24 * time.Hour)
+		notAfter = time.Now().Add(90 * 24 * time.Hour)
 	}
 	serial, _ := rand.Int(rand.Reader, big.NewInt(1<<62))
 	tmpl := &x509.Certificate{
