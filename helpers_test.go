@@ -22,13 +22,13 @@ const (
 // world is a set of loopback servers standing for the Internet: one test
 // CA, one DNS server, and HTTPS/HTTP servers reached through overrides.
 type world struct {
-	t         *testing.T
+	t         testing.TB
 	ca        *testenv.CA
 	dns       *testenv.DNS
 	overrides map[string]string
 }
 
-func newWorld(t *testing.T) *world {
+func newWorld(t testing.TB) *world {
 	return &world{t: t, ca: testenv.NewCA(t), dns: testenv.StartDNS(t), overrides: map[string]string{}}
 }
 
