@@ -54,7 +54,12 @@ func checkReport(t *testing.T, out string, wants []want) dcReport {
 func TestCheckDemo(t *testing.T) {
 	d := startDemo(t)
 	t.Run("with the password: exit 0", func(t *testing.T) {
-		args := append([]string{"check", "--json", "--password-stdin", "--schema", "mobilesync"}, dcDemoFlags(t, d, true)...)
+		// Exactly what the issue names: the demo CA, --resolve for
+		// company.tld and autodiscover.company.tld on 443 and 80.
+		dns := testenv.StartDNS(t)
+		args := []string{"check", "--json", "--password-stdin", "--schema", "mobilesync", "--ca-file", d.CAFile, "--dns", dns.Addr,
+			"--resolve", "company.tld:443:" + d.HTTPSAddr, "--resolve", "autodiscover.company.tld:443:" + d.HTTPSAddr,
+			"--resolve", "company.tld:80:" + d.HTTPAddr, "--resolve", "autodiscover.company.tld:80:" + d.HTTPAddr}
 		code, out, errOut := runClient(t, dcPassword+"\n", nil, append(args, dcUser)...)
 		if code != 0 {
 			t.Errorf("exit %d, want 0; stderr %s\n%s", code, errOut, out)

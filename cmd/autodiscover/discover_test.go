@@ -206,3 +206,56 @@ func TestDiscoverUsage(t *testing.T) {
 		}
 	}
 }
+
+// TestDiscoverConfiguredServe runs discover and check against "serve
+// --config" with the domain's own settings (the demo's certificate files).
+func TestDiscoverConfiguredServe(t *testing.T) {
+	demo := startDemo(t) // for its certificate files and CA
+	cfgPath := t.TempDir() + "/autodiscover.yaml"
+	dcWriteFile(t, cfgPath, `
+tls:
+  certificates:
+    - cert_file: `+demo.StateDir+`/cert.pem
+      key_file: `+demo.StateDir+`/key.pem
+domains:
+  - name: company.tld
+    activesync_url: https://eas.company.tld/Microsoft-Server-ActiveSync
+    ews_url: https://ews.company.tld/EWS/Exchange.asmx
+    imap: {host: imap.company.tld, port: 143, tls: starttls}
+    smtp: {host: smtp.company.tld, port: 587, tls: starttls}
+users:
+  - address: testuser@company.tld
+    display_name: "Configured User"
+    password_hash: "$2a$10$ZSXUIZryhNHUA6Koi.3Wk.zFZv5YN5PIx6JxNuhe1.3ygpImKRxni"
+`)
+	d := startServe(t, "--config", cfgPath)
+	d.CAFile = demo.CAFile
+	args := append([]string{"discover", "--json", "--password-stdin", "--schema", "outlook"}, dcDemoFlags(t, d, true)...)
+	code, out, errOut := runClient(t, dcPassword+"\n", nil, append(args, dcUser)...)
+	if code != 0 {
+		t.Fatalf("discover: exit %d, stderr %s\n%s", code, errOut, out)
+	}
+	var got dcDiscoverJSON
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatal(err)
+	}
+	r := got.Result
+	if r.Endpoint != "https://company.tld/autodiscover/autodiscover.xml" || r.DisplayName != "Configured User" ||
+		r.EWSURL != "https://ews.company.tld/EWS/Exchange.asmx" ||
+		len(r.IMAP) != 1 || r.IMAP[0].Host != "imap.company.tld" || r.IMAP[0].Port != 143 || r.IMAP[0].TLS != "starttls" ||
+		len(r.SMTP) != 1 || r.SMTP[0].Host != "smtp.company.tld" || r.SMTP[0].Port != 587 || r.SMTP[0].TLS != "starttls" {
+		t.Errorf("result = %+v", r)
+	}
+
+	args = append([]string{"discover", "--json", "--password-stdin", "--schema", "mobilesync"}, dcDemoFlags(t, d, true)...)
+	code, out, _ = runClient(t, dcPassword+"\n", nil, append(args, dcUser)...)
+	if err := json.Unmarshal([]byte(out), &got); err != nil || code != 0 || got.Result.MobileSyncURL != "https://eas.company.tld/Microsoft-Server-ActiveSync" {
+		t.Errorf("mobilesync: exit %d, %v, result %+v", code, err, got.Result)
+	}
+
+	args = append([]string{"check", "--json", "--password-stdin", "--schema", "mobilesync"}, dcDemoFlags(t, d, true)...)
+	code, out, _ = runClient(t, dcPassword+"\n", nil, append(args, dcUser)...)
+	if code != 0 {
+		t.Errorf("check: exit %d, want 0\n%s", code, out)
+	}
+}
