@@ -390,6 +390,7 @@ func isUnreachable(err error) bool {
 	var oe *net.OpError
 	var de *net.DNSError
 	var se *StatusError
+	var te *TLSError
 	switch {
 	case errors.As(err, &se) && (se.Status == 404 || se.Status >= 500):
 		return true
@@ -400,7 +401,7 @@ func isUnreachable(err error) bool {
 		return true
 	case errors.As(err, &de), errors.As(err, &oe), errors.As(err, &ne):
 		return true
-	case strings.Contains(err.Error(), "TLS"), strings.Contains(err.Error(), "no answer within"):
+	case errors.As(err, &te), errors.Is(err, errNoAnswer):
 		return true
 	}
 	return false

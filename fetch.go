@@ -187,7 +187,7 @@ func (c *Client) Handshake(ctx context.Context, conn net.Conn, serverName, verif
 		tc.Close()
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
-		err = fmt.Errorf("no answer to the TLS handshake within %v", c.attemptTimeout())
+		err = &TLSError{Err: fmt.Errorf("%w to the TLS handshake within %v", errNoAnswer, c.attemptTimeout())}
 	}
 	return info, err
 }

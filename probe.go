@@ -197,7 +197,7 @@ func handshakeNamed(ctx context.Context, raw net.Conn, serverName, verifyName st
 	cfg.InsecureSkipVerify = true // verified below, so that a failure still shows the certificate
 	cfg.VerifyConnection = func(cs tls.ConnectionState) error {
 		if len(cs.PeerCertificates) == 0 {
-			return errors.New("TLS: no certificate")
+			return errors.New("no certificate")
 		}
 		leaf := cs.PeerCertificates[0]
 		info.Subject, info.Issuer = leaf.Subject.String(), leaf.Issuer.String()
@@ -212,21 +212,29 @@ func handshakeNamed(ctx context.Context, raw net.Conn, serverName, verifyName st
 		}
 		if err != nil {
 			info.VerifyError = err.Error()
-			return fmt.Errorf("TLS: certificate not trusted: %w", err)
+			return fmt.Errorf("certificate not trusted: %w", err)
 		}
 		info.Verified = true
 		return nil
 	}
 	conn := tls.Client(raw, cfg)
 	if err := conn.HandshakeContext(ctx); err != nil {
-		if info.VerifyError == "" && !strings.HasPrefix(err.Error(), "TLS") {
-			err = fmt.Errorf("TLS handshake: %w", err)
-		}
-		return nil, info, err
+		return nil, info, &TLSError{Err: err}
 	}
 	info.Version = tls.VersionName(conn.ConnectionState().Version)
 	return conn, info, nil
 }
+
+// TLSError is a failed TLS handshake, certificate verification included.
+type TLSError struct{ Err error }
+
+func (e *TLSError) Error() string { return "TLS: " + e.Err.Error() }
+
+// Unwrap returns the cause.
+func (e *TLSError) Unwrap() error { return e.Err }
+
+// errNoAnswer: the per-attempt timeout expired.
+var errNoAnswer = errors.New("no answer")
 
 // requestBody is the POX request for an address and schema.
 func requestBody(email string, schema Schema) []byte {
@@ -285,7 +293,7 @@ func (s *session) do(ctx context.Context, a *Attempt, method, rawURL string, bod
 		if cause := context.Cause(ctx); cause != nil && errors.Is(cause, ErrAbandoned) {
 			err = cause
 		} else if errors.Is(err, context.DeadlineExceeded) {
-			err = fmt.Errorf("no answer within %v", s.c.attemptTimeout())
+			err = fmt.Errorf("%w within %v", errNoAnswer, s.c.attemptTimeout())
 		}
 		return nil, err
 	}
