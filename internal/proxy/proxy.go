@@ -21,6 +21,7 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -120,6 +121,7 @@ func New(upstream string, opts *Options) (*Proxy, error) {
 		Rewrite:      p.rewrite,
 		Transport:    p.transport,
 		ErrorHandler: p.fail,
+		BufferPool:   bufferPool{},
 		ErrorLog:     slog.NewLogLogger(o.Logger.Handler(), slog.LevelDebug),
 	}
 	return p, nil
@@ -218,3 +220,11 @@ func (p *Proxy) fail(w http.ResponseWriter, r *http.Request, err error) {
 	p.log.Warn("proxy: "+why, "upstream", p.target.Host, "path", r.URL.Path, "status", status, "cause", err.Error())
 	http.Error(w, fmt.Sprintf("%d %s", status, strings.ToLower(http.StatusText(status))), status)
 }
+
+// bufferPool recycles the 32 KiB copy buffers of the ReverseProxy.
+type bufferPool struct{}
+
+var buffers = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+
+func (bufferPool) Get() []byte  { return *buffers.Get().(*[]byte) }
+func (bufferPool) Put(b []byte) { buffers.Put(&b) }

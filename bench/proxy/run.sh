@@ -1,0 +1,165 @@
+#!/bin/sh
+# Benchmark: "autodiscover serve" in proxy mode vs Apache httpd with the
+# WorkMail recipe (SSLProxyEngine on + ProxyPass), both in front of the
+# same local TLS upstream, in one run.
+#
+#   bench/proxy/run.sh [DURATION_SECONDS] [CONNECTIONS]
+#
+# Proxies and upstream are pinned to CPU 0, the load generator (wrk, TLS
+# keep-alive, the seed's authenticated POST) to CPU 1. Prints requests/s,
+# p50/p99 latency and memory (peak RSS; Apache: all its processes) of each.
+# Needs: go, python3 (to pick free ports), openssl, wrk, apache2 (modules proxy, proxy_http, ssl,
+# socache_shmcb), taskset (util-linux), curl. Not part of go test.
+set -eu
+DURATION=${1:-20}
+CONNS=${2:-32}
+case $CONNS in ''|*[!0-9]*) echo "connections must be a number" >&2; exit 2;; esac
+case $DURATION in ''|*[!0-9]*) echo "duration must be whole seconds" >&2; exit 2;; esac
+[ "$DURATION" -le 300 ] || { echo "duration capped at 300 s" >&2; exit 2; }
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+W=$(mktemp -d /tmp/autodiscover-bench.XXXXXX)
+PIDS=""
+cleanup() {
+	for p in $PIDS; do kill "$p" 2>/dev/null || true; done
+	[ -f "$W/apache/httpd.pid" ] && kill "$(cat "$W/apache/httpd.pid")" 2>/dev/null || true
+	sleep 1
+	rm -rf "$W"
+}
+trap cleanup EXIT INT TERM
+
+# Three loopback ports free a moment ago.
+set -- $(python3 -c 'import socket
+ss=[socket.socket() for _ in range(3)]
+[s.bind(("127.0.0.1",0)) for s in ss]
+print(" ".join(str(s.getsockname()[1]) for s in ss))')
+OURS=127.0.0.1:$1 APACHE=127.0.0.1:$2 UP=$3
+
+echo "# building" >&2
+(cd "$ROOT" && go build -o "$W/autodiscover" ./cmd/autodiscover && go build -o "$W/upstream" ./bench/proxy/upstream)
+
+echo "# certificates" >&2
+cd "$W"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj "/CN=bench CA" \
+	-keyout ca.key -out ca.pem 2>/dev/null
+leaf() { # name, SANs
+	openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=$2" -keyout "$1.key" -out "$1.csr" 2>/dev/null
+	printf 'subjectAltName=%s\n' "$3" > "$1.ext"
+	openssl x509 -req -in "$1.csr" -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -extfile "$1.ext" -out "$1.pem" 2>/dev/null
+}
+leaf upstream localhost "DNS:localhost,IP:127.0.0.1"
+leaf front autodiscover.company.tld "DNS:autodiscover.company.tld,DNS:company.tld"
+
+cat > autodiscover.yaml <<YAML
+listen:
+  https: $OURS
+  http: "off"
+tls:
+  certificates:
+    - cert_file: $W/front.pem
+      key_file: $W/front.key
+domains:
+  - name: company.tld
+    mode: proxy
+    upstream: https://localhost:$UP/autodiscover/autodiscover.xml
+    upstream_ca_file: $W/ca.pem
+YAML
+
+mkdir apache
+USERDIRS=""
+if [ "$(id -u)" = 0 ]; then USERDIRS="User www-data
+Group www-data"; fi
+M=/usr/lib/apache2/modules
+cat > apache/httpd.conf <<CONF
+ServerRoot "$W/apache"
+ServerName autodiscover.company.tld
+DefaultRuntimeDir "$W/apache"
+PidFile "$W/apache/httpd.pid"
+$USERDIRS
+Listen $APACHE
+LoadModule mpm_event_module $M/mod_mpm_event.so
+LoadModule authz_core_module $M/mod_authz_core.so
+LoadModule proxy_module $M/mod_proxy.so
+LoadModule proxy_http_module $M/mod_proxy_http.so
+LoadModule ssl_module $M/mod_ssl.so
+LoadModule socache_shmcb_module $M/mod_socache_shmcb.so
+# Debian's mpm_event.conf
+StartServers 2
+MinSpareThreads 25
+MaxSpareThreads 75
+ThreadLimit 64
+ThreadsPerChild 25
+MaxRequestWorkers 150
+MaxConnectionsPerChild 0
+# Keep-alive without a request cap, like ours (Apache's default is 100).
+KeepAlive On
+MaxKeepAliveRequests 0
+ErrorLog "$W/apache/error.log"
+LogLevel warn
+SSLSessionCache "shmcb:$W/apache/ssl_scache(512000)"
+<VirtualHost $APACHE>
+  ServerName autodiscover.company.tld
+  SSLEngine on
+  SSLCertificateFile $W/front.pem
+  SSLCertificateKeyFile $W/front.key
+  # The WorkMail recipe, with the local upstream for the AWS one.
+  SSLProxyEngine on
+  SSLProxyCACertificateFile $W/ca.pem
+  ProxyPass /autodiscover/autodiscover.xml https://localhost:$UP/autodiscover/autodiscover.xml
+</VirtualHost>
+CONF
+chmod 755 "$W" apache; chmod 644 ./*.pem ./*.key
+
+echo "# starting upstream, ours and Apache on CPU 0" >&2
+taskset -c 0 ./upstream -addr 127.0.0.1:$UP -cert upstream.pem -key upstream.key & PIDS="$PIDS $!"
+taskset -c 0 ./autodiscover serve --config autodiscover.yaml --log-level warn 2>ours.log & OURS_PID=$!; PIDS="$PIDS $OURS_PID"
+taskset -c 0 /usr/sbin/apache2 -f "$W/apache/httpd.conf" -k start
+sleep 2
+
+BODY=$ROOT/examples/request.xml
+check() { # name addr
+	out=$(curl -sS --max-time 10 --cacert ca.pem --resolve "autodiscover.company.tld:${2##*:}:127.0.0.1" \
+		-d @"$BODY" -u testuser@company.tld:testpassword "https://autodiscover.company.tld:${2##*:}/autodiscover/autodiscover.xml")
+	case $out in *"<Type>MobileSync</Type>"*) ;; *) echo "$1 does not relay: $out" >&2; cat ours.log apache/error.log >&2; exit 1;; esac
+}
+check ours $OURS
+check apache $APACHE
+
+rss_kb() { # pids... : sum of VmHWM (peak RSS)
+	t=0
+	for p in "$@"; do
+		v=$(awk '/^VmHWM:/ {print $2}' "/proc/$p/status" 2>/dev/null || echo 0)
+		t=$((t + ${v:-0}))
+	done
+	echo $t
+}
+apache_pids() {
+	parent=$(cat "$W/apache/httpd.pid")
+	echo "$parent $(pgrep -P "$parent" | tr '\n' ' ')"
+}
+
+run() { # name addr
+	BENCH_BODY=$BODY taskset -c 1 wrk -t1 -c"$CONNS" -d3s -s "$ROOT/bench/proxy/post.lua" "https://$2/autodiscover/autodiscover.xml" >/dev/null
+	BENCH_BODY=$BODY taskset -c 1 wrk -t1 -c"$CONNS" -d"${DURATION}s" --latency -s "$ROOT/bench/proxy/post.lua" \
+		"https://$2/autodiscover/autodiscover.xml" > "wrk-$1.txt"
+}
+echo "# wrk: $CONNS connections, ${DURATION}s each, after a 3 s warm-up" >&2
+run ours $OURS
+OURS_RSS=$(rss_kb $OURS_PID)
+run apache $APACHE
+APACHE_RSS=$(rss_kb $(apache_pids))
+
+report() { # name file rss
+	rps=$(awk '/^Requests\/sec:/ {print $2}' "$2")
+	p50=$(awk '$1=="50%" {print $2}' "$2")
+	p99=$(awk '$1=="99%" {print $2}' "$2")
+	non200=$(awk '/^non-200:/ {print $2}' "$2")
+	errs=$(awk '/Socket errors/ {print}' "$2")
+	printf '| %s | %s | %s | %s | %d MiB | %s %s |\n' "$1" "$rps" "$p50" "$p99" $(($3 / 1024)) "${non200:-0}" "$errs"
+}
+echo
+echo "| proxy | requests/s | p50 | p99 | peak RSS | non-200 |"
+echo "|---|---|---|---|---|---|"
+report "autodiscover serve (proxy mode)" wrk-ours.txt "$OURS_RSS"
+report "Apache httpd $(/usr/sbin/apache2 -v | awk -F'[/ ]' '/version/ {print $4}') (ProxyPass + SSLProxyEngine)" wrk-apache.txt "$APACHE_RSS"
+echo
+echo "raw wrk output:"; cat wrk-ours.txt wrk-apache.txt
