@@ -200,3 +200,19 @@ acme:
 		})
 	}
 }
+
+// TestWorkMailExample keeps examples/workmail.yaml valid and pins what
+// its three-line domain entry means.
+func TestWorkMailExample(t *testing.T) {
+	f, err := Load("../../examples/workmail.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := f.Domains[0]
+	if d.Name != "company.tld" || d.Mode != ModeProxy || d.Upstream != "https://autodiscover-service.mail.us-east-1.awsapps.com/autodiscover/autodiscover.xml" {
+		t.Errorf("domain = %s %s %s", d.Name, d.Mode, d.Upstream)
+	}
+	if len(f.ACME.Names) != 1 || f.ACME.Names[0] != "autodiscover.company.tld" || f.TLS.DefaultCertificate != "autodiscover.company.tld" {
+		t.Errorf("acme.names %v, default certificate %q; want only autodiscover.company.tld", f.ACME.Names, f.TLS.DefaultCertificate)
+	}
+}
