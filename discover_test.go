@@ -209,6 +209,32 @@ func TestDiscover(t *testing.T) {
 			endpoint: "https://ad.hoster.example" + adPath, method: MethodDomain, creds: []string{"hoster"}, noCreds: []string{"root", "ad"},
 		},
 		{
+			name: "no downgrade to Basic on a consented host that offered NTLM", schema: SchemaMobileSync,
+			setup: func(w *world, c *Client) map[string]*testenv.Server {
+				// A long stagger: candidate 1 starts only when candidate 0
+				// has failed, so the NTLM offer is seen first.
+				c.Stagger = time.Minute
+				c.Consent = func(context.Context, ConsentRequest) bool { return true }
+				ntlm := mobileSync()
+				ntlm.Schemes = []string{"NTLM"}
+				mux := http.NewServeMux()
+				mux.Handle("/a/autodiscover/autodiscover.xml", ntlm)
+				mux.Handle("/b/autodiscover/autodiscover.xml", mobileSync())
+				return map[string]*testenv.Server{
+					"root":   w.https("company.tld", testenv.Redirect(302, "https://ad.hoster.example/a/autodiscover/autodiscover.xml")),
+					"ad":     w.https("autodiscover.company.tld", testenv.Redirect(302, "https://ad.hoster.example/b/autodiscover/autodiscover.xml")),
+					"hoster": w.https("ad.hoster.example", mux),
+				}
+			},
+			wantErr: []error{ErrUntrusted}, noCreds: []string{"root", "ad", "hoster"},
+			check: func(t *testing.T, res *Result, _ map[string]*testenv.Server) {
+				a := attemptsFor(res, "ad.hoster.example")
+				if len(a) != 2 || a[0].Err == nil || !strings.Contains(a[1].Err.Error(), "offered a stronger scheme than Basic before") {
+					t.Errorf("hoster attempts = %+v", a)
+				}
+			},
+		},
+		{
 			name: "redirect loop", schema: SchemaMobileSync,
 			setup: func(w *world, c *Client) map[string]*testenv.Server {
 				return map[string]*testenv.Server{
@@ -398,7 +424,12 @@ func TestDiscover(t *testing.T) {
 			case "-":
 				pw = ""
 			}
+			var traced atomic.Int32
+			c.Trace = func(Attempt) { traced.Add(1) }
 			res, err := w.discover(c, email, tt.schema, pw)
+			if res != nil && int(traced.Load()) != len(res.Trace) {
+				t.Errorf("Trace hook called %d times, trace has %d attempts", traced.Load(), len(res.Trace))
+			}
 			if tt.endpoint != "" || tt.method != "" {
 				if err != nil {
 					t.Fatalf("Discover() error: %v", err)
