@@ -306,6 +306,32 @@ domains:
 	if _, err := tls.DialWithDialer(&net.Dialer{Timeout: 10 * time.Second}, "tcp", "127.0.0.1:"+httpsPort, &tls.Config{ServerName: "company.tld", RootCAs: peb.IssuerRoots(t)}); err == nil {
 		t.Error("company.tld got a trusted certificate; it never opted in")
 	}
+	// The HTTP listener: http-01 for the ACME names only, phase 3 for the rest.
+	hc := &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	for _, tc := range []struct {
+		host, path string
+		status     int
+		location   string
+	}{
+		{"autodiscover.company.tld", "/autodiscover/autodiscover.xml", 302, "https://autodiscover.company.tld:" + httpsPort + "/autodiscover/autodiscover.xml"},
+		{"company.tld", "/Autodiscover/Autodiscover.xml", 302, "https://autodiscover.company.tld:" + httpsPort + "/autodiscover/autodiscover.xml"},
+		{"evil.example", "/autodiscover/autodiscover.xml", 404, ""},
+		{"evil.example", "/.well-known/acme-challenge/token", 403, ""},
+		{"company.tld", "/.well-known/acme-challenge/token", 403, ""},
+		{"autodiscover.company.tld", "/.well-known/acme-challenge/unknown", 404, ""},
+	} {
+		req, _ := http.NewRequest("GET", "http://127.0.0.1:"+httpPort+tc.path, nil)
+		req.Host = tc.host
+		resp, err := hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tc.status || resp.Header.Get("Location") != tc.location {
+			t.Errorf("GET http://%s%s = %d %q, want %d %q", tc.host, tc.path, resp.StatusCode, resp.Header.Get("Location"), tc.status, tc.location)
+		}
+	}
+
 	for _, f := range []string{"acme", "acme/autodiscover.company.tld"} {
 		st, err := os.Stat(filepath.Join(state, f))
 		if err != nil {

@@ -38,6 +38,12 @@ type acmeWorld struct {
 // pebble's tls-alpn-01 port is closed, so only http-01 can), and serves
 // the static certificate files plus ACME for names.
 func startACME(t *testing.T, http01 bool, names []string, static []Pair, dflt string) *acmeWorld {
+	return startACMEOpts(t, http01, names, static, dflt, 0, 0)
+}
+
+// startACMEOpts is startACME with a certificate lifetime and a renewal
+// window (0: defaults).
+func startACMEOpts(t *testing.T, http01 bool, names []string, static []Pair, dflt string, validity, renewBefore time.Duration) *acmeWorld {
 	t.Helper()
 	httpsLn := listen(t)
 	httpLn := listen(t)
@@ -46,7 +52,8 @@ func startACME(t *testing.T, http01 bool, names []string, static []Pair, dflt st
 	w := &acmeWorld{https: httpsLn.Addr().String(), http: httpLn.Addr().String(), cacheDir: filepath.Join(t.TempDir(), "acme")}
 	po := testenv.PebbleOptions{
 		HTTPPort: portOf(closed.Addr().String()), TLSPort: portOf(w.https),
-		Names: []string{"autodiscover.company.tld", "company.tld", "other.tld"},
+		Names:        []string{"autodiscover.company.tld", "company.tld", "other.tld"},
+		CertValidity: validity,
 	}
 	if http01 {
 		po.HTTPPort, po.TLSPort = portOf(w.http), portOf(closed.Addr().String())
@@ -54,7 +61,7 @@ func startACME(t *testing.T, http01 bool, names []string, static []Pair, dflt st
 	w.pebble = testenv.StartPebble(t, po)
 	a, err := NewACME(ACMEOptions{
 		Names: names, CacheDir: w.cacheDir, DirectoryURL: w.pebble.DirectoryURL, RootCAs: w.pebble.APIRoots,
-		Email: "admin@company.tld", Logger: slog.New(slog.NewTextHandler(t.Output(), nil)),
+		Email: "admin@company.tld", RenewBefore: renewBefore, Logger: slog.New(slog.NewTextHandler(t.Output(), nil)),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -280,4 +287,34 @@ func TestACMEHostPolicy(t *testing.T) {
 	if a.hostPolicy(t.Context(), "autodiscover.company.tld") == nil || a.hostPolicy(t.Context(), "company.tld") != nil {
 		t.Errorf("SetNames did not replace the names: %v", a.Names())
 	}
+}
+
+// TestACMERenews: with certificates living 30 s and a renewal window of
+// 28 s, a new certificate is obtained in the background before the first
+// expires, and served.
+func TestACMERenews(t *testing.T) {
+	w := startACMEOpts(t, false, []string{"autodiscover.company.tld"}, nil, "", 30*time.Second, 28*time.Second)
+	first, err := w.handshake(t, "autodiscover.company.tld")
+	if err != nil {
+		t.Fatalf("handshake: %v\npebble:\n%s", err, w.pebble.Output())
+	}
+	roots := w.pebble.IssuerRoots(t)
+	verify(t, first, "autodiscover.company.tld", roots)
+	for deadline := time.Now().Add(40 * time.Second); time.Now().Before(deadline); time.Sleep(250 * time.Millisecond) {
+		now, err := w.handshake(t, "autodiscover.company.tld")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !now[0].Equal(first[0]) {
+			verify(t, now, "autodiscover.company.tld", roots)
+			if !now[0].NotAfter.After(first[0].NotAfter) {
+				t.Errorf("renewed certificate expires %v, not after the first's %v", now[0].NotAfter, first[0].NotAfter)
+			}
+			if time.Now().After(first[0].NotAfter) {
+				t.Errorf("renewed only after expiry")
+			}
+			return
+		}
+	}
+	t.Fatalf("no renewal within 40 s of a 30 s certificate\npebble:\n%s", w.pebble.Output())
 }

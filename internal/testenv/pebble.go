@@ -53,6 +53,9 @@ type PebbleOptions struct {
 	// Names resolve to 127.0.0.1 in pebble's DNS; every other name is
 	// NXDOMAIN, so pebble cannot validate it.
 	Names []string
+	// CertValidity is the lifetime of issued certificates; 0 means
+	// pebble's default (5 years). Short lifetimes exercise renewal.
+	CertValidity time.Duration
 }
 
 // RequirePebble skips the test when pebble is not installed, or fails it
@@ -109,6 +112,9 @@ func StartPebble(t testing.TB, o PebbleOptions) *Pebble {
 			"ocspResponderURL":               "",
 			"externalAccountBindingRequired": false,
 		}}
+		if o.CertValidity > 0 {
+			cfg["pebble"].(map[string]any)["certificateValidityPeriod"] = int(o.CertValidity.Seconds())
+		}
 		cfgFile := filepath.Join(dir, "pebble-config.json")
 		data, _ := json.Marshal(cfg)
 		if err := os.WriteFile(cfgFile, data, 0o600); err != nil {
