@@ -123,6 +123,12 @@ check() { # name addr
 }
 check ours $OURS
 check apache $APACHE
+# The path as Outlook spells it: does each proxy relay it?
+mixed() {
+	curl -sS -o /dev/null -w '%{http_code}' --max-time 10 --cacert ca.pem --resolve "autodiscover.company.tld:${1##*:}:127.0.0.1" \
+		-d @"$BODY" -u testuser@company.tld:testpassword "https://autodiscover.company.tld:${1##*:}/Autodiscover/Autodiscover.xml"
+}
+MIXED="POST /Autodiscover/Autodiscover.xml: ours $(mixed $OURS), Apache $(mixed $APACHE)"
 
 rss_kb() { # pids... : sum of VmHWM (peak RSS)
 	t=0
@@ -161,5 +167,7 @@ echo "| proxy | requests/s | p50 | p99 | peak RSS | non-200 |"
 echo "|---|---|---|---|---|---|"
 report "autodiscover serve (proxy mode)" wrk-ours.txt "$OURS_RSS"
 report "Apache httpd $(/usr/sbin/apache2 -v | awk -F'[/ ]' '/version/ {print $4}') (ProxyPass + SSLProxyEngine)" wrk-apache.txt "$APACHE_RSS"
+echo
+echo "$MIXED"
 echo
 echo "raw wrk output:"; cat wrk-ours.txt wrk-apache.txt
