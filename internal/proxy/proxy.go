@@ -155,6 +155,12 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "405 method not allowed", http.StatusMethodNotAllowed)
 		return
 	}
+	if r.Header.Get("Upgrade") != "" {
+		// AutoDiscover is plain request and response: no WebSocket or
+		// other protocol switch is tunnelled to the upstream.
+		http.Error(w, "400 protocol upgrades are not relayed", http.StatusBadRequest)
+		return
+	}
 	if r.ContentLength > p.maxBody {
 		http.Error(w, "413 request entity too large", http.StatusRequestEntityTooLarge)
 		return
@@ -180,6 +186,15 @@ func (p *Proxy) rewrite(pr *httputil.ProxyRequest) {
 	pr.Out.URL.RawQuery = rt.Query
 	pr.Out.URL.Fragment = ""
 	pr.Out.Host = "" // the upstream's own name, for Host and SNI
+	// ReverseProxy drops Forwarded and X-Forwarded-For/-Host/-Proto; drop
+	// the client's other forwarding claims too (X-Forwarded-Server,
+	// X-Forwarded-Port, X-Real-IP, ...): nothing the client says about
+	// the path it took reaches the upstream.
+	for k := range pr.Out.Header {
+		if strings.HasPrefix(k, "X-Forwarded-") || k == "X-Real-Ip" || k == "X-Client-Ip" {
+			delete(pr.Out.Header, k)
+		}
+	}
 }
 
 // challengeWriter restores the usual spelling of the challenge header,

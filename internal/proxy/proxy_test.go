@@ -22,6 +22,7 @@ import (
 // seen is one request as the upstream received it.
 type seen struct {
 	Method, Path, RawQuery, Host, SNI string
+	RemoteAddr                        string
 	Header                            http.Header
 	Body                              string
 }
@@ -44,7 +45,7 @@ func startUpstream(t *testing.T, h http.HandlerFunc) *upstream {
 	u := &upstream{handler: h}
 	u.srv = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
-		s := seen{Method: r.Method, Path: r.URL.Path, RawQuery: r.URL.RawQuery, Host: r.Host, Header: r.Header.Clone(), Body: string(body)}
+		s := seen{Method: r.Method, Path: r.URL.Path, RawQuery: r.URL.RawQuery, Host: r.Host, RemoteAddr: r.RemoteAddr, Header: r.Header.Clone(), Body: string(body)}
 		if r.TLS != nil {
 			s.SNI = r.TLS.ServerName
 		}
@@ -219,6 +220,9 @@ func TestRelayIntact(t *testing.T) {
 			req.Header.Set("X-Forwarded-For", "203.0.113.9")
 			req.Header.Set("X-Forwarded-Host", "evil.example")
 			req.Header.Set("Forwarded", "for=203.0.113.9")
+			req.Header.Set("X-Forwarded-Server", "evil.example")
+			req.Header.Set("X-Forwarded-Port", "8443")
+			req.Header.Set("X-Real-IP", "203.0.113.9")
 			req.Header.Set("Proxy-Authorization", "Basic c2VjcmV0")
 			req.Header.Set("Connection", "keep-alive, X-Drop-Me")
 			req.Header.Set("X-Drop-Me", "hop")
@@ -250,6 +254,7 @@ func TestRelayIntact(t *testing.T) {
 				"Authorization": auth, "Cookie": "session=abc; other=def", "Content-Type": "application/x-www-form-urlencoded",
 				"User-Agent": "Android-Mail/2024", "X-Custom": "kept",
 				"X-Forwarded-For": "", "X-Forwarded-Host": "", "X-Forwarded-Proto": "", "Forwarded": "",
+				"X-Forwarded-Server": "", "X-Forwarded-Port": "", "X-Real-Ip": "",
 				"Proxy-Authorization": "", "X-Drop-Me": "",
 			} {
 				if got := g.Header.Get(k); got != want {
@@ -528,15 +533,6 @@ func TestBodyBound(t *testing.T) {
 // TestKeepAlive: successive requests reuse one upstream connection.
 func TestKeepAlive(t *testing.T) {
 	up := startUpstream(t, nil)
-	var mu sync.Mutex
-	conns := 0
-	up.srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
-		if s == http.StateNew {
-			mu.Lock()
-			conns++
-			mu.Unlock()
-		}
-	}
 	front, _ := startProxy(t, up.URL(), pool(up), Options{})
 	for i := 0; i < 5; i++ {
 		resp, err := http.Post(front.URL+"/autodiscover/autodiscover.xml", "", nil)
@@ -546,10 +542,12 @@ func TestKeepAlive(t *testing.T) {
 		io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	if conns != 1 {
-		t.Errorf("5 sequential requests opened %d upstream connections, want 1", conns)
+	conns := map[string]bool{}
+	for _, g := range up.requests() {
+		conns[g.RemoteAddr] = true
+	}
+	if len(up.requests()) != 5 || len(conns) != 1 {
+		t.Errorf("5 sequential requests came over %d upstream connections (%d requests), want 1", len(conns), len(up.requests()))
 	}
 }
 
@@ -558,5 +556,22 @@ func TestNewRefusesBadUpstreams(t *testing.T) {
 		if _, err := New(u, nil); err == nil {
 			t.Errorf("New(%q) = nil error, want one", u)
 		}
+	}
+}
+
+// TestUpgradeRefused: a WebSocket (or h2c) upgrade is not tunnelled.
+func TestUpgradeRefused(t *testing.T) {
+	up := startUpstream(t, nil)
+	front, _ := startProxy(t, up.URL(), pool(up), Options{})
+	req, _ := http.NewRequest("GET", front.URL+"/autodiscover/autodiscover.xml", nil)
+	req.Header.Set("Connection", "Upgrade")
+	req.Header.Set("Upgrade", "websocket")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 400 || len(up.requests()) != 0 {
+		t.Errorf("upgrade = %d, upstream saw %d requests; want 400 and none", resp.StatusCode, len(up.requests()))
 	}
 }
