@@ -166,6 +166,14 @@ proxy:
 			"17: proxy.dial_timeout: must not be negative",
 			"18: proxy.max_body_bytes: must not be negative",
 		}},
+		{"default certificate neither a file nor an ACME name", `
+tls:
+  default_certificate: company.tld
+domains:
+  - name: company.tld
+acme:
+  names: [autodiscover.company.tld]
+`, []string{"3: tls.default_certificate: company.tld is not in acme.names"}},
 		{"acme without names", `
 domains:
   - name: company.tld

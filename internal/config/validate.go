@@ -406,6 +406,9 @@ func (v *validator) acme(f *File) {
 		seen[n] = true
 		a.Names[i] = n
 	}
+	if dflt := f.TLS.DefaultCertificate; dflt != "" && len(f.TLS.Certificates) == 0 && !seen[dflt] {
+		v.addf("tls.default_certificate", "%s is not in acme.names, and no certificate file is configured", dflt)
+	}
 	if a.DirectoryURL == "" {
 		a.DirectoryURL = DefaultACMEDirectory
 	} else {
