@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -344,5 +345,60 @@ domains:
 	}
 	if _, err := os.Stat(filepath.Join(state, "acme", "company.tld")); err == nil {
 		t.Error("the cache holds a certificate for company.tld")
+	}
+}
+
+// TestServeProxyReload moves a proxied domain to another upstream with
+// SIGHUP; requests follow without a restart.
+func TestServeProxyReload(t *testing.T) {
+	first, second := startWorkMail(t), startWorkMail(t)
+	dir := t.TempDir()
+	files, err := certs.EnsureDemo(dir, []string{"company.tld", "autodiscover.company.tld"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfgPath := filepath.Join(dir, "autodiscover.yaml")
+	write := func(up *fakeWorkMail) {
+		cfg := `
+tls:
+  certificates:
+    - cert_file: ` + files.Cert + `
+      key_file: ` + files.CertKey + `
+domains:
+  - name: company.tld
+    mode: proxy
+    upstream: ` + up.URL() + `
+    upstream_ca_file: ` + up.caFile + `
+`
+		if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(first)
+	d := startServe(t, "--config", cfgPath)
+	d.CAFile = files.CA
+	c := d.client(t)
+	post := func() {
+		t.Helper()
+		resp, err := c.Post("https://autodiscover.company.tld/autodiscover/autodiscover.xml", "text/xml", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 401 {
+			t.Fatalf("status %d, want the upstream's 401", resp.StatusCode)
+		}
+	}
+	post()
+	if len(first.requests()) != 1 || len(second.requests()) != 0 {
+		t.Fatalf("before the reload: first saw %d, second %d; want 1, 0", len(first.requests()), len(second.requests()))
+	}
+	write(second)
+	syscall.Kill(os.Getpid(), syscall.SIGHUP)
+	for deadline := time.Now().Add(10 * time.Second); len(second.requests()) == 0; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("requests never reached the new upstream; stderr:\n%s", d.Stderr)
+		}
+		post()
 	}
 }
