@@ -296,6 +296,31 @@ func TestDiscover(t *testing.T) {
 			wantErr: []error{ErrAddressNotFound},
 		},
 		{
+			name: "ActiveSync Action/Error 500 is final", schema: SchemaMobileSync,
+			setup: func(w *world, c *Client) map[string]*testenv.Server {
+				return map[string]*testenv.Server{
+					"root": w.https("company.tld", doc(pox.MobileSyncNotFoundResponse(testUser))),
+					"ad":   w.https("autodiscover.company.tld", mobileSync()),
+				}
+			},
+			wantErr: []error{ErrAddressNotFound},
+		},
+		{
+			name: "ActiveSync Action/Error without ErrorCode moves on", schema: SchemaMobileSync,
+			setup: func(w *world, c *Client) map[string]*testenv.Server {
+				return map[string]*testenv.Server{
+					"root": w.https("company.tld", doc([]byte(`<?xml version="1.0" encoding="utf-8"?>
+<Autodiscover xmlns="http://schemas.microsoft.com/exchange/autodiscover/responseschema/2006">
+<Response xmlns="http://schemas.microsoft.com/exchange/autodiscover/mobilesync/responseschema/2006">
+ <Culture>en:us</Culture><User><EMailAddress>testuser@company.tld</EMailAddress></User>
+ <Action><Error><Status>2</Status><Message>The directory service could not be reached</Message><DebugData>MailUser</DebugData></Error></Action>
+</Response></Autodiscover>`))),
+					"ad": w.https("autodiscover.company.tld", mobileSync()),
+				}
+			},
+			endpoint: "https://autodiscover.company.tld" + adPath, method: MethodAutodiscoverHost,
+		},
+		{
 			name: "error 601 moves on", schema: SchemaMobileSync,
 			setup: func(w *world, c *Client) map[string]*testenv.Server {
 				return map[string]*testenv.Server{

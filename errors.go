@@ -116,15 +116,13 @@ func (e *ServerError) Error() string {
 	return s
 }
 
-// Final reports whether the error is a domain's final word (500, 501, 602,
-// or an ActiveSync Action/Error) rather than a reason to try the next
-// candidate (600, 601 and anything else).
+// Final reports whether the error is a domain's final word (ErrorCode 500,
+// 501 or 602) rather than a reason to try the next candidate (600, 601,
+// 603, an ActiveSync Status without ErrorCode, anything else).
 func (e *ServerError) Final() bool {
 	switch e.Code {
 	case 500, 501, 602:
 		return true
-	case 0:
-		return e.Status != 0
 	}
 	return false
 }

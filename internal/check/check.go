@@ -137,6 +137,11 @@ func Run(ctx context.Context, o Options) *Report {
 		x.r.Error = derr.Error()
 	}
 	x.working = derr == nil || errors.Is(derr, autodiscover.ErrCredentialsRequired)
+	if errors.Is(derr, autodiscover.ErrInvalidAddress) {
+		// Never probe a public suffix such as co.uk.
+		x.add("address", Fail, derr.Error(), "give the address of a mailbox in its own domain")
+		return x.r
+	}
 
 	x.host(ctx, x.domain, true)
 	x.host(ctx, "autodiscover."+x.domain, false)

@@ -26,6 +26,14 @@ func settings() *testenv.AutoDiscover {
 
 // TestVerdicts pins the WARN/FAIL rules: a fault that clients get past is a
 // WARN, the same fault with nothing behind it a FAIL.
+func TestPublicSuffixNotProbed(t *testing.T) {
+	dns := testenv.StartDNS(t)
+	r := Run(context.Background(), Options{Email: "someone@co.uk", Client: &autodiscover.Client{Resolver: dns.Resolver()}})
+	if len(r.Steps) != 1 || r.Steps[0].Name != "address" || r.Steps[0].Status != Fail || len(dns.Queries()) != 0 {
+		t.Errorf("steps %+v, DNS queries %q; want one FAIL and no query", r.Steps, dns.Queries())
+	}
+}
+
 func TestVerdicts(t *testing.T) {
 	type want struct {
 		step   string // name prefix

@@ -50,12 +50,22 @@ func StartDNS(t testing.TB, records ...string) *DNS {
 		}
 	}
 	d.Addr = pc.LocalAddr().String()
-	udp := &dns.Server{PacketConn: pc, Handler: d}
-	tcp := &dns.Server{Listener: ln, Handler: d}
+	// Shutdown only stops a server that has started: wait for both.
+	started := make(chan struct{}, 4) // a notice, or the end of a server that failed to start
+	notify := func() { started <- struct{}{} }
+	udp := &dns.Server{PacketConn: pc, Handler: d, NotifyStartedFunc: notify}
+	tcp := &dns.Server{Listener: ln, Handler: d, NotifyStartedFunc: notify}
 	var wg sync.WaitGroup
 	wg.Add(2)
-	go func() { defer wg.Done(); udp.ActivateAndServe() }()
-	go func() { defer wg.Done(); tcp.ActivateAndServe() }()
+	for _, srv := range []*dns.Server{udp, tcp} {
+		go func() {
+			defer wg.Done()
+			srv.ActivateAndServe()
+			started <- struct{}{}
+		}()
+	}
+	<-started
+	<-started
 	t.Cleanup(func() {
 		udp.Shutdown()
 		tcp.Shutdown()
