@@ -188,7 +188,7 @@ func (f *clientFlags) register(fs *flag.FlagSet) {
 	fs.Var(&f.resolve, "resolve", "HOST:PORT:ADDR[:PORT2]: connect to ADDR (on PORT2) for HOST:PORT, like curl --resolve/--connect-to; IPv6 ADDR in brackets (repeatable)")
 	fs.DurationVar(&f.timeout, "timeout", autodiscover.DefaultTimeout, "overall time limit")
 	fs.DurationVar(&f.attemptTimeout, "attempt-timeout", autodiscover.DefaultAttemptTimeout, "time limit of one request")
-	fs.DurationVar(&f.grace, "grace", autodiscover.DefaultGrace, "how long an answer waits for higher-priority candidates that have not answered")
+	fs.DurationVar(&f.grace, "grace", autodiscover.DefaultGrace, "how long an answer waits for higher-priority candidates that have not answered (0: not at all)")
 	fs.Var(&f.allow, "allow-redirect-to", "HOST outside the address's domain that may receive the credentials (repeatable)")
 	fs.StringVar(&f.ldap, "ldap", "", "phase 1: directory URL, ldaps://HOST[:PORT] or ldap://HOST[:PORT] (StartTLS)")
 	fs.StringVar(&f.ldapBind, "ldap-bind", "", "DN to bind to the directory as; password from AUTODISCOVER_LDAP_PASSWORD")
