@@ -135,3 +135,19 @@ func parseArgon2id(h string) (p Argon2idParams, salt, key []byte, err error) {
 	}
 	return p, salt, key, nil
 }
+
+// HashKind names a hash's algorithm and cost parameters, such as
+// "bcrypt-12" or "argon2id-m65536-t3-p4"; "unknown" for other strings.
+func HashKind(hash string) string {
+	switch {
+	case isBcrypt(hash):
+		if c, err := bcrypt.Cost([]byte(hash)); err == nil {
+			return "bcrypt-" + strconv.Itoa(c)
+		}
+	case strings.HasPrefix(hash, "$argon2id$"):
+		if p, _, _, err := parseArgon2id(hash); err == nil {
+			return fmt.Sprintf("argon2id-m%d-t%d-p%d", p.Memory, p.Time, p.Threads)
+		}
+	}
+	return "unknown"
+}

@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"context"
 	"sync"
 	"time"
 )
@@ -9,7 +10,9 @@ import (
 // address. After Free failures within Window, every further attempt for that
 // account or from that address waits Base, doubled with each further
 // failure up to Max, before its credentials are even checked; the answer
-// stays the same 401. Its tables are bounded: past MaxKeys entries the
+// stays the same 401. Throttled attempts for one account, or from one
+// address, are also made one at a time (see Wait), so parallel connections
+// buy no extra guesses. Its tables are bounded: past MaxKeys entries the
 // oldest are forgotten.
 type Throttle struct {
 	Free    int           // failures allowed without delay; default 3
@@ -23,6 +26,8 @@ type Throttle struct {
 	mu       sync.Mutex
 	accounts map[string]*failures
 	clients  map[string]*failures
+
+	serial keyLocks // throttled attempts of one account or address, one at a time
 }
 
 type failures struct {
@@ -152,4 +157,41 @@ func (t *Throttle) Configure(free int, base, most, window time.Duration) {
 	defer t.mu.Unlock()
 	t.Free, t.Base, t.Max, t.Window = free, base, most, window
 	t.defaults()
+}
+
+// Wait makes an attempt for account from client wait its turn: when either
+// is throttled, it waits until no other attempt for the same account or
+// from the same address is in progress, then sleeps the delay. The caller
+// must call release after checking the credentials (and recording the
+// outcome). An attempt that is not throttled does not wait at all.
+func (t *Throttle) Wait(ctx context.Context, account, client string) (release func(), err error) {
+	if t.Delay(account, client) == 0 {
+		return func() {}, nil
+	}
+	// Always the account first, then the address: no two attempts can
+	// wait for each other in a cycle.
+	ak, ck := "account\x00"+account, "client\x00"+client
+	if err := t.serial.lock(ctx, ak); err != nil {
+		return nil, err
+	}
+	if err := t.serial.lock(ctx, ck); err != nil {
+		t.serial.unlock(ak)
+		return nil, err
+	}
+	release = func() {
+		t.serial.unlock(ck)
+		t.serial.unlock(ak)
+	}
+	// Failures may have grown while this attempt waited its turn.
+	if d := t.Delay(account, client); d > 0 {
+		timer := time.NewTimer(d)
+		defer timer.Stop()
+		select {
+		case <-ctx.Done():
+			release()
+			return nil, ctx.Err()
+		case <-timer.C:
+		}
+	}
+	return release, nil
 }

@@ -5,6 +5,7 @@ package filedir
 import (
 	"context"
 	"fmt"
+	"hash/maphash"
 	"sort"
 
 	"github.com/autodiscover-go/autodiscover/internal/auth"
@@ -26,7 +27,8 @@ type Entry struct {
 type Dir struct {
 	byAddress map[string]*Entry
 	byLogin   map[string]*Entry
-	decoy     string // hash checked for unknown logins, so they cost the same
+	decoys    []string // the users' hashes; unknown logins are checked against one
+	seed      maphash.Seed
 	ambiguous []string
 }
 
@@ -42,7 +44,7 @@ const DecoyHash = "$2a$12$33AqII5bBh6L8ENeiNBvM.TZAXS4fIe3zL6R3dLBb8rc7EFT2RaCK"
 // work), and Ambiguous lists it. That happens with a template such as
 // %EMAILLOCALPART% when two domains share a local part.
 func New(entries []Entry) (*Dir, error) {
-	d := &Dir{byAddress: map[string]*Entry{}, byLogin: map[string]*Entry{}, decoy: DecoyHash}
+	d := &Dir{byAddress: map[string]*Entry{}, byLogin: map[string]*Entry{}}
 	for i := range entries {
 		e := &entries[i]
 		if err := auth.CheckHash(e.PasswordHash); err != nil {
@@ -82,17 +84,38 @@ func New(entries []Entry) (*Dir, error) {
 		d.ambiguous = append(d.ambiguous, l)
 	}
 	sort.Strings(d.ambiguous)
-	if len(entries) > 0 {
-		// Checking an unknown login against a real user's hash costs what a
-		// wrong password for that user costs.
-		d.decoy = entries[0].PasswordHash
+	for i := range entries {
+		d.decoys = append(d.decoys, entries[i].PasswordHash)
 	}
+	d.seed = maphash.MakeSeed()
 	return d, nil
 }
 
 // Ambiguous returns the login names nobody can log in with because two
 // users claim them, sorted.
 func (d *Dir) Ambiguous() []string { return d.ambiguous }
+
+// decoyFor returns the hash an unknown login is checked against: one of the
+// users' hashes, chosen by a keyed hash of the login. So an unknown login
+// costs what some real user's wrong password costs, the same each time it
+// is tried, even when users' hashes differ in algorithm or cost.
+func (d *Dir) decoyFor(login string) string {
+	if len(d.decoys) == 0 {
+		return DecoyHash
+	}
+	return d.decoys[maphash.String(d.seed, login)%uint64(len(d.decoys))]
+}
+
+// HashParameters returns how many users hold hashes of each algorithm and
+// cost ("bcrypt-12", "argon2id-m65536-t3-p4"). More than one kind means
+// response times differ between users: re-hash them alike.
+func (d *Dir) HashParameters() map[string]int {
+	kinds := map[string]int{}
+	for _, h := range d.decoys {
+		kinds[auth.HashKind(h)]++
+	}
+	return kinds
+}
 
 // Lookup implements directory.Directory.
 func (d *Dir) Lookup(_ context.Context, address string) (*directory.User, error) {
@@ -108,7 +131,7 @@ func (d *Dir) Lookup(_ context.Context, address string) (*directory.User, error)
 func (d *Dir) Authenticate(_ context.Context, login, password string) (*directory.User, error) {
 	e, ok := d.byLogin[login]
 	if !ok {
-		auth.Verify(d.decoy, password) //nolint:errcheck // only its cost matters
+		auth.Verify(d.decoyFor(login), password) //nolint:errcheck // only its cost matters
 		return nil, directory.ErrBadCredentials
 	}
 	match, err := auth.Verify(e.PasswordHash, password)

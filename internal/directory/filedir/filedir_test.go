@@ -126,3 +126,32 @@ func TestAmbiguousLogins(t *testing.T) {
 		t.Errorf("Ambiguous = %q, want [anna b@a.example]", got)
 	}
 }
+
+// TestUnknownLoginsBorrowUsersHashes: an unknown login is checked against
+// one of the users' hashes, the same one every time.
+func TestUnknownLoginsBorrowUsersHashes(t *testing.T) {
+	h4 := hash(t, "a")
+	h5, _ := bcrypt.GenerateFromPassword([]byte("b"), 5)
+	d, err := filedir.New([]filedir.Entry{
+		{User: directory.User{Address: "a@x.example"}, PasswordHash: h4},
+		{User: directory.User{Address: "b@x.example"}, PasswordHash: string(h5)},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := d.HashParameters(); got["bcrypt-4"] != 1 || got["bcrypt-5"] != 1 || len(got) != 2 {
+		t.Errorf("HashParameters = %v, want one bcrypt-4 and one bcrypt-5", got)
+	}
+	used := map[string]bool{}
+	for i := 0; i < 64; i++ {
+		login := "nobody" + string(rune('a'+i%26)) + string(rune('a'+i/26)) + "@x.example"
+		first, second := filedir.DecoyFor(d, login), filedir.DecoyFor(d, login)
+		if first != second {
+			t.Fatalf("login %s is checked against different hashes on two tries", login)
+		}
+		used[first] = true
+	}
+	if !used[h4] || !used[string(h5)] || len(used) != 2 {
+		t.Errorf("unknown logins were checked against %d distinct hashes, want both users' hashes", len(used))
+	}
+}
