@@ -50,6 +50,11 @@ type Client struct {
 	// may be sent to (over verified HTTPS), such as a hosting provider's
 	// AutoDiscover host. Exact names, any letter case.
 	AllowedHosts []string
+	// DisableNTLM stops answering NTLM and Negotiate challenges (with
+	// NTLMv2) on endpoints that do not offer Basic; such endpoints then
+	// fail with ErrUnsupportedAuth. NTLM goes to the same trusted hosts as
+	// Basic would, and reveals less than Basic.
+	DisableNTLM bool
 	// Consent is asked about any other host outside the user's domain;
 	// nil refuses them all (the secure default).
 	Consent ConsentFunc
@@ -137,16 +142,16 @@ func (c *Client) Discover(ctx context.Context, email string, opts *Options) (*Re
 	if err != nil {
 		return res, err
 	}
-	auth := ""
+	auth, user := "", opts.Username
+	if user == "" {
+		user = email
+	}
 	if opts.Password != "" {
-		user := opts.Username
-		if user == "" {
-			user = email
-		}
 		auth = "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+opts.Password))
 	}
 	g := newGate(email, domain, c.AllowedHosts, c.Consent)
-	d := &discovery{s: s, g: g, schema: opts.Schema, auth: auth, noPassword: opts.Password == ""}
+	d := &discovery{s: s, g: g, schema: opts.Schema, auth: auth, noPassword: opts.Password == "",
+		user: user, password: opts.Password, ntlm: !c.DisableNTLM}
 
 	scpURLs, scpTrusted := c.scpURLs(ctx, s, domain)
 	current, hops := email, 0
@@ -209,8 +214,11 @@ type discovery struct {
 	s          *session
 	g          *gate
 	schema     Schema
-	auth       string
+	auth       string // the Basic Authorization value
 	noPassword bool
+	user       string // for NTLM
+	password   string // for NTLM; never recorded
+	ntlm       bool   // answer NTLM/Negotiate challenges when Basic is not offered
 }
 
 // outcome is how a candidate's chain ended.
@@ -542,9 +550,13 @@ func (d *discovery) post(ctx context.Context, i int, email string, c candidate, 
 		if err == nil && ans.status == 401 {
 			// The challenge: answer it with Basic when offered, over this
 			// verified connection to a trusted host.
+			useNTLM := false
 			switch {
 			case d.noPassword:
 				a.Err = &AuthError{Schemes: ans.schemes, NoPassword: true}
+			case !hasScheme(ans.schemes, "Basic") && d.ntlm && speaksNTLM(ans.schemes):
+				d.g.downgrade(pu.Hostname(), ans.schemes, own)
+				useNTLM = true
 			case !hasScheme(ans.schemes, "Basic"):
 				d.g.downgrade(pu.Hostname(), ans.schemes, own)
 				a.Err = &AuthError{Schemes: ans.schemes}
@@ -555,8 +567,13 @@ func (d *discovery) post(ctx context.Context, i int, email string, c candidate, 
 			if a.Err != nil {
 				return fail(a.Err)
 			}
-			a = &Attempt{Candidate: i, Method: c.method, Step: "POST+auth", URL: u, Email: email, Start: time.Now()}
-			ans, err = d.s.do(ctx, a, "POST", u, body, d.auth)
+			if useNTLM {
+				a = &Attempt{Candidate: i, Method: c.method, Step: "POST+ntlm", URL: u, Email: email, Start: time.Now()}
+				ans, err = d.s.doNTLM(ctx, a, u, body, d.user, d.password)
+			} else {
+				a = &Attempt{Candidate: i, Method: c.method, Step: "POST+auth", URL: u, Email: email, Start: time.Now()}
+				ans, err = d.s.do(ctx, a, "POST", u, body, d.auth)
+			}
 			if err == nil && ans.status == 401 {
 				err = &AuthError{Schemes: ans.schemes, Rejected: true}
 			}

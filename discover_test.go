@@ -124,8 +124,9 @@ func TestDiscover(t *testing.T) {
 			wantErr: []error{ErrCredentialsRejected},
 		},
 		{
-			name: "only NTLM and Negotiate offered", schema: SchemaMobileSync,
+			name: "only NTLM and Negotiate offered, NTLM disabled", schema: SchemaMobileSync,
 			setup: func(w *world, c *Client) map[string]*testenv.Server {
+				c.DisableNTLM = true
 				h := mobileSync()
 				h.Schemes = []string{"NTLM", "Negotiate"}
 				return map[string]*testenv.Server{"ad": w.https("autodiscover.company.tld", h)}
@@ -137,6 +138,33 @@ func TestDiscover(t *testing.T) {
 					t.Errorf("attempts = %+v", a)
 				}
 			},
+		},
+		{
+			name: "only NTLM offered: NTLMv2 with the same credentials", schema: SchemaMobileSync,
+			setup: func(w *world, c *Client) map[string]*testenv.Server {
+				return map[string]*testenv.Server{"ad": w.https("autodiscover.company.tld", ntlmOnly())}
+			},
+			endpoint: "https://autodiscover.company.tld" + adPath, method: MethodAutodiscoverHost,
+			check: func(t *testing.T, res *Result, s map[string]*testenv.Server) {
+				var ntlm, basic bool
+				for _, r := range s["ad"].Requests() {
+					ntlm = ntlm || strings.HasPrefix(r.Auth, "NTLM ")
+					basic = basic || strings.HasPrefix(r.Auth, "Basic ")
+				}
+				if !ntlm || basic {
+					t.Errorf("NTLM sent %v, Basic sent %v; want NTLM only", ntlm, basic)
+				}
+				if res.MobileSyncURL != activeSyncURL {
+					t.Errorf("MobileSyncURL = %q", res.MobileSyncURL)
+				}
+			},
+		},
+		{
+			name: "only NTLM offered, wrong password", schema: SchemaMobileSync, password: "wrong",
+			setup: func(w *world, c *Client) map[string]*testenv.Server {
+				return map[string]*testenv.Server{"ad": w.https("autodiscover.company.tld", ntlmOnly())}
+			},
+			wantErr: []error{ErrCredentialsRejected},
 		},
 		{
 			name: "no password: stops at the 401", schema: SchemaMobileSync, password: "-",
@@ -214,6 +242,7 @@ func TestDiscover(t *testing.T) {
 				// A long stagger: candidate 1 starts only when candidate 0
 				// has failed, so the NTLM offer is seen first.
 				c.Stagger = time.Minute
+				c.DisableNTLM = true
 				c.Consent = func(context.Context, ConsentRequest) bool { return true }
 				ntlm := mobileSync()
 				ntlm.Schemes = []string{"NTLM"}

@@ -43,7 +43,8 @@
 // A 401 from one endpoint is not a verdict: [ErrCredentialsRejected] is
 // returned only when every endpoint that was reached refused the
 // credentials, and [ErrUnsupportedAuth] when the endpoints offer only
-// schemes this package does not speak (NTLM, Negotiate, Bearer). An error
+// schemes this package does not speak (Bearer; NTLM and Negotiate are
+// answered with NTLMv2 unless [Client.DisableNTLM] is set). An error
 // document 500, 501 or 602 from a trusted endpoint is the domain's final
 // word ([ErrAddressNotFound]); 600, 601, other statuses, TLS and network
 // failures move on to the next candidate.

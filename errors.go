@@ -23,8 +23,9 @@ var (
 	// were given.
 	ErrCredentialsRequired = errors.New("autodiscover: credentials required")
 	// ErrUnsupportedAuth: the endpoints that answered offer only
-	// authentication schemes this client does not speak (NTLM, Negotiate,
-	// Bearer...), so the password was never sent.
+	// authentication schemes this client does not speak (Bearer, or NTLM
+	// and Negotiate with Client.DisableNTLM), so the password was never
+	// sent.
 	ErrUnsupportedAuth = errors.New("autodiscover: no supported authentication scheme offered")
 	// ErrAddressNotFound: a trusted endpoint answered with error 500, 501 or
 	// 602 (the address has no configuration): the domain's final word.
@@ -91,7 +92,7 @@ func (e *AuthError) Error() string {
 	case e.NoPassword:
 		return "401: credentials required (" + offered + ")"
 	}
-	return "401: " + offered + "; this client speaks only Basic, so the password was not sent"
+	return "401: " + offered + "; none this client speaks (Basic, NTLM), so the password was not sent"
 }
 
 // ServerError is an error document (POX Error element) an endpoint answered

@@ -25,6 +25,9 @@ type FetchRequest struct {
 	// request fails with ErrUntrusted or ErrInsecureRedirect before any
 	// byte is sent.
 	Username, Password string
+	// NTLM answers an NTLM or Negotiate challenge (NTLMv2) instead of
+	// sending Basic.
+	NTLM bool
 }
 
 // FetchResult is the answer to one request.
@@ -67,7 +70,10 @@ func (c *Client) Fetch(ctx context.Context, r FetchRequest) *FetchResult {
 	if r.Method == "POST" {
 		body = requestBody(r.Email, r.Schema)
 	}
-	auth := ""
+	auth, user := "", r.Username
+	if user == "" {
+		user = r.Email
+	}
 	if r.Password != "" {
 		_, domain, err := splitAddress(r.Email)
 		if err != nil {
@@ -79,14 +85,16 @@ func (c *Client) Fetch(ctx context.Context, r FetchRequest) *FetchResult {
 			out.Err = err
 			return out
 		}
-		user := r.Username
-		if user == "" {
-			user = r.Email
-		}
 		auth = "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+r.Password))
 		a.Step = r.Method + "+auth"
 	}
-	ans, err := s.do(ctx, a, r.Method, r.URL, body, auth)
+	var ans *answer
+	if auth != "" && r.NTLM && r.Method == "POST" {
+		a.Step = "POST+ntlm"
+		ans, err = s.doNTLM(ctx, a, r.URL, body, user, r.Password)
+	} else {
+		ans, err = s.do(ctx, a, r.Method, r.URL, body, auth)
+	}
 	if err != nil {
 		out.Err = err
 		return out

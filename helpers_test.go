@@ -93,6 +93,12 @@ func outlook() *testenv.AutoDiscover {
 		}}
 }
 
+// ntlmOnly is an endpoint that speaks only NTLM and gives the demo
+// user's ActiveSync settings.
+func ntlmOnly() *testenv.NTLM {
+	return &testenv.NTLM{User: testUser, Password: testPassword, Answer: mobileSync().Answer}
+}
+
 // doc is an endpoint answering a fixed document to the demo user.
 func doc(b []byte) *testenv.AutoDiscover {
 	return &testenv.AutoDiscover{User: testUser, Password: testPassword, Answer: testenv.XML(b)}

@@ -15,6 +15,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/Azure/go-ntlmssp"
 )
 
 // maxBody bounds what is read of an answer; real answers are a few KB.
@@ -260,9 +262,34 @@ type answer struct {
 	body     []byte
 }
 
-// do sends one request within the per-attempt timeout, filling a (URL,
-// status, schemes, TLS facts); auth is "" or an Authorization value.
+// do sends one request; auth is "" or an Authorization value.
 func (s *session) do(ctx context.Context, a *Attempt, method, rawURL string, body []byte, auth string) (*answer, error) {
+	return s.send(ctx, a, method, rawURL, body, func(r *http.Request) (*http.Response, error) {
+		if auth != "" {
+			r.Header.Set("Authorization", auth)
+			a.Credentials = true
+		}
+		return s.client.Do(r)
+	})
+}
+
+// doNTLM sends the request with NTLM authentication (NTLMv2, through
+// github.com/Azure/go-ntlmssp, which never falls back to Basic here).
+func (s *session) doNTLM(ctx context.Context, a *Attempt, rawURL string, body []byte, user, password string) (*answer, error) {
+	client := &http.Client{
+		Transport:     ntlmssp.Negotiator{RoundTripper: s.transport},
+		CheckRedirect: s.client.CheckRedirect,
+	}
+	return s.send(ctx, a, "POST", rawURL, body, func(r *http.Request) (*http.Response, error) {
+		r.SetBasicAuth(user, password) // read by the Negotiator, never sent as Basic
+		a.Credentials = true
+		return client.Do(r)
+	})
+}
+
+// send builds the request and runs it with do, within the per-attempt
+// timeout, filling a (URL, status, schemes, TLS facts).
+func (s *session) send(ctx context.Context, a *Attempt, method, rawURL string, body []byte, do func(*http.Request) (*http.Response, error)) (*answer, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.c.attemptTimeout())
 	defer cancel()
 	f := &facts{}
@@ -280,11 +307,7 @@ func (s *session) do(ctx context.Context, a *Attempt, method, rawURL string, bod
 	if body != nil {
 		req.Header.Set("Content-Type", "text/xml; charset=utf-8")
 	}
-	if auth != "" {
-		req.Header.Set("Authorization", auth)
-		a.Credentials = true
-	}
-	resp, err := s.client.Do(req)
+	resp, err := do(req)
 	if err != nil {
 		var ue *url.Error
 		if errors.As(err, &ue) {
@@ -354,6 +377,12 @@ func splitOutsideQuotes(s string) []string {
 		}
 	}
 	return append(parts, s[start:])
+}
+
+// speaksNTLM reports whether the schemes include one this client can
+// answer with NTLM.
+func speaksNTLM(schemes []string) bool {
+	return hasScheme(schemes, "NTLM") || hasScheme(schemes, "Negotiate")
 }
 
 // hasScheme reports whether name is among schemes (case-insensitive).

@@ -176,6 +176,7 @@ type clientFlags struct {
 	ldapBind       string
 	ldapPlain      bool
 	adSite         string
+	noNTLM         bool
 }
 
 func (f *clientFlags) register(fs *flag.FlagSet) {
@@ -194,6 +195,7 @@ func (f *clientFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.ldapBind, "ldap-bind", "", "DN to bind to the directory as; password from AUTODISCOVER_LDAP_PASSWORD")
 	fs.BoolVar(&f.ldapPlain, "ldap-plain", false, "allow ldap:// without StartTLS (its URLs are then not trusted)")
 	fs.StringVar(&f.adSite, "ad-site", "", "Active Directory site of this client: its SCP URLs come first")
+	fs.BoolVar(&f.noNTLM, "no-ntlm", false, "do not answer NTLM/Negotiate challenges (by default NTLMv2 is used where Basic is not offered)")
 }
 
 // setup builds the client and the options from the flags and env.
@@ -202,7 +204,8 @@ func (f *clientFlags) setup(e env, in *input) (*autodiscover.Client, *autodiscov
 	if !ok {
 		return nil, nil, fmt.Errorf("--schema %q: want outlook or mobilesync", f.schema)
 	}
-	c := &autodiscover.Client{Timeout: f.timeout, AttemptTimeout: f.attemptTimeout, Grace: f.grace, AllowedHosts: f.allow}
+	c := &autodiscover.Client{Timeout: f.timeout, AttemptTimeout: f.attemptTimeout, Grace: f.grace, AllowedHosts: f.allow,
+		DisableNTLM: f.noNTLM}
 	if f.grace == 0 {
 		c.Grace = -1
 	}

@@ -227,17 +227,19 @@ func (x *run) host(ctx context.Context, host string, root bool) {
 
 	u := "https://" + host + "/autodiscover/autodiscover.xml"
 	f := x.c.Fetch(ctx, autodiscover.FetchRequest{Method: "POST", URL: u, Email: x.o.Email, Schema: x.o.Schema})
-	basic := false
+	basic, challenged := false, false
+	var offered []string
 	var ae *autodiscover.AuthError
 	switch {
 	case errors.As(f.Err, &ae) && len(ae.Schemes) == 0:
 		x.add("POST "+u, x.problem(), "401 without a WWW-Authenticate header: clients cannot tell how to log in", "send WWW-Authenticate: Basic realm=\"autodiscover\"")
 	case errors.As(f.Err, &ae):
+		challenged, offered = true, ae.Schemes
 		basic = hasBasic(ae.Schemes)
 		if basic {
 			x.add("POST "+u, Pass, "401 without credentials, offers "+strings.Join(ae.Schemes, ", "), "")
 		} else {
-			x.add("POST "+u, Warn, "401 offers only "+strings.Join(ae.Schemes, ", ")+": Outlook on Windows copes, iOS Mail, the stock Android app and this tool need Basic",
+			x.add("POST "+u, Warn, "401 offers only "+strings.Join(ae.Schemes, ", ")+": Outlook on Windows (and this tool, with NTLM) copes, iOS Mail and the stock Android app need Basic",
 				"also offer Basic (over HTTPS only)")
 		}
 	case f.Location != "":
@@ -258,12 +260,12 @@ func (x *run) host(ctx context.Context, host string, root bool) {
 	case x.o.Password == "":
 		x.add(name, Skip, "no password given (--password-stdin or AUTODISCOVER_PASSWORD)", "")
 		return
-	case !basic:
+	case challenged && !basic && (x.c.DisableNTLM || !(hasScheme(offered, "NTLM") || hasScheme(offered, "Negotiate"))):
 		x.add(name, Skip, "no scheme this tool speaks", "")
 		return
 	}
 	f = x.c.Fetch(ctx, autodiscover.FetchRequest{Method: "POST", URL: u, Email: x.o.Email, Schema: x.o.Schema,
-		Username: x.o.Username, Password: x.o.Password})
+		Username: x.o.Username, Password: x.o.Password, NTLM: challenged && !basic})
 	var se *autodiscover.ServerError
 	switch {
 	case f.Answer != nil:
@@ -358,7 +360,7 @@ func (x *run) discovery(res *autodiscover.Result, err error) {
 	case errors.Is(err, autodiscover.ErrCredentialsRejected):
 		x.add(name, Fail, "every AutoDiscover endpoint rejected the credentials", "check the address and password, and the server's directory")
 	case errors.Is(err, autodiscover.ErrUnsupportedAuth):
-		x.add(name, Fail, "the endpoints offer only authentication schemes other than Basic (NTLM, Negotiate, Bearer): iOS Mail and Android cannot log in", "offer Basic over HTTPS")
+		x.add(name, Fail, "the endpoints offer only authentication schemes this tool does not speak (Bearer, or NTLM with NTLM disabled): iOS Mail and Android cannot log in", "offer Basic over HTTPS")
 	case errors.Is(err, autodiscover.ErrAddressNotFound):
 		x.add(name, Fail, "the server answers that it has no configuration for "+x.o.Email, "add the mailbox to the server's directory")
 	default:
@@ -398,9 +400,11 @@ func isAutodiscoverPath(rawURL string) bool {
 	return strings.HasSuffix(strings.SplitN(l, "?", 2)[0], "/autodiscover.xml") && strings.Contains(l, "/autodiscover/")
 }
 
-func hasBasic(schemes []string) bool {
+func hasBasic(schemes []string) bool { return hasScheme(schemes, "Basic") }
+
+func hasScheme(schemes []string, name string) bool {
 	for _, s := range schemes {
-		if strings.EqualFold(s, "Basic") {
+		if strings.EqualFold(s, name) {
 			return true
 		}
 	}
