@@ -150,6 +150,9 @@ func ParseResponse(r io.Reader) (*Response, error) {
 			}
 			resp.open(path, t)
 		case xml.CharData:
+			if len(path) == 0 && len(bytes.Trim(t, " \t\r\n")) > 0 {
+				return nil, fmt.Errorf("%w: text outside the root element", ErrInvalidResponse)
+			}
 			if len(path) > 0 {
 				if text.Len()+len(t) > maxText {
 					return nil, fmt.Errorf("%w: element <%s> is too long", ErrInvalidResponse, path[len(path)-1])

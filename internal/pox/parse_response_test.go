@@ -111,6 +111,8 @@ var parseResponseTests = []struct {
 	{"no Response", `<Autodiscover xmlns="http://schemas.microsoft.com/exchange/autodiscover/responseschema/2006"/>`, nil},
 	{"two roots", `<Autodiscover><Response/></Autodiscover><Autodiscover/>`, nil},
 	{"truncated", `<Autodiscover><Response><User>`, nil},
+	{"text before the root", `HTTP/1.1 200 OK <Autodiscover><Response/></Autodiscover>`, nil},
+	{"text after the root", `<Autodiscover><Response/></Autodiscover> trailing`, nil},
 	{"empty", "", nil},
 	{"JSON", `{"Protocol":"ActiveSync","Url":"https://x/"}`, nil},
 	{"too deep", "<Autodiscover><Response>" + strings.Repeat("<a>", 40) + strings.Repeat("</a>", 40) + "</Response></Autodiscover>", nil},
