@@ -107,6 +107,24 @@ func TestSCP(t *testing.T) {
 		}
 	})
 
+	t.Run("pointer loop stops after 10 hops", func(t *testing.T) {
+		// dc3 points to itself (the pointer's port is only a name here:
+		// the override sends it to dc3's LDAP port).
+		dc3 := testenv.StartSlapd(t, w.ca, "dc3.company.tld", testenv.SCPEntry("self", "cn=Configuration,dc=company,dc=tld",
+			"LDAP://dc3.company.tld:7389", scpPointerKeyword, "Domain=company.tld"))
+		c := w.client()
+		c.Overrides = map[string]string{"dc3.company.tld:7389": strings.TrimPrefix(dc3.LDAPURL, "ldap://")}
+		c.SCP = &SCPConfig{URL: "ldap://dc3.company.tld:7389"}
+		s := c.newSession()
+		defer s.close()
+		got, _ := c.scpURLs(context.Background(), s, "company.tld")
+		tr := s.sorted()
+		// The first search and 10 pointer hops, then the refusal.
+		if len(got) != 0 || len(tr) != 12 || tr[11].Err == nil || !strings.Contains(tr[11].Err.Error(), "more than 10 SCP pointer hops") {
+			t.Errorf("scpURLs() = %q with %d attempts, last %+v; want none, 12 attempts, a hop-limit error", got, len(tr), tr[len(tr)-1])
+		}
+	})
+
 	t.Run("plain ldap:// refused without AllowPlain when StartTLS fails", func(t *testing.T) {
 		c := w.client()
 		c.TLSConfig = testenv.NewCA(t).TLSConfig() // a CA that did not sign slapd's certificate
