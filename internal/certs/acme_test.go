@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -47,16 +48,15 @@ func startACMEOpts(t *testing.T, http01 bool, names []string, static []Pair, dfl
 	t.Helper()
 	httpsLn := listen(t)
 	httpLn := listen(t)
-	closed := listen(t)
-	closed.Close()
+	closed := refusingPort(t)
 	w := &acmeWorld{https: httpsLn.Addr().String(), http: httpLn.Addr().String(), cacheDir: filepath.Join(t.TempDir(), "acme")}
 	po := testenv.PebbleOptions{
-		HTTPPort: portOf(closed.Addr().String()), TLSPort: portOf(w.https),
+		HTTPPort: closed, TLSPort: portOf(w.https),
 		Names:        []string{"autodiscover.company.tld", "company.tld", "other.tld"},
 		CertValidity: validity,
 	}
 	if http01 {
-		po.HTTPPort, po.TLSPort = portOf(w.http), portOf(closed.Addr().String())
+		po.HTTPPort, po.TLSPort = portOf(w.http), closed
 	}
 	w.pebble = testenv.StartPebble(t, po)
 	a, err := NewACME(ACMEOptions{
@@ -317,4 +317,23 @@ func TestACMERenews(t *testing.T) {
 		}
 	}
 	t.Fatalf("no renewal within 40 s of a 30 s certificate\npebble:\n%s", w.pebble.Output())
+}
+
+// refusingPort returns a loopback port that refuses connections: a socket
+// bound to it but not listening, held until the test ends.
+func refusingPort(t *testing.T) int {
+	t.Helper()
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { syscall.Close(fd) })
+	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	sa, err := syscall.Getsockname(fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sa.(*syscall.SockaddrInet4).Port
 }

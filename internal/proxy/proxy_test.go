@@ -13,8 +13,10 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -388,16 +390,24 @@ func blackHole(t *testing.T) string {
 	return ln.Addr().String()
 }
 
-// downAddr returns a loopback address nobody listens on.
-func downAddr(t *testing.T) string {
+// refusingAddr returns a loopback address that refuses connections: a
+// socket bound to the port but not listening, held until the test ends,
+// so no other test can take the port meanwhile.
+func refusingAddr(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
+	t.Cleanup(func() { syscall.Close(fd) })
+	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	sa, err := syscall.Getsockname(fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(sa.(*syscall.SockaddrInet4).Port))
 }
 
 // TestUpstreamFailures: down gives 502, black-holed and slow give 504,
@@ -419,7 +429,7 @@ func TestUpstreamFailures(t *testing.T) {
 		status         int
 		logged         string
 	}{
-		{"down", "https://example.com:" + port(downAddr(t)) + "/", nil, 502, "connection refused"},
+		{"down", "https://example.com:" + port(refusingAddr(t)) + "/", nil, 502, "connection refused"},
 		{"black hole", "https://example.com:" + port(blackHole(t)) + "/", nil, 504, "TLS handshake timeout"},
 		{"slow", slow.URL(), pool(slow), 504, "timeout awaiting response headers"},
 		{"untrusted certificate", untrusted.URL(), x509.NewCertPool(), 502, "certificate"},
