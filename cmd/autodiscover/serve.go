@@ -151,7 +151,9 @@ func serve(ctx context.Context, f serveFlags, e env) error {
 	var httpHandler http.Handler = a.server.HTTPHandler()
 	if a.acme != nil {
 		nextProtos = append(nextProtos, certs.ALPNProto) // tls-alpn-01
-		httpHandler = a.acme.HTTPHandler(httpHandler)    // http-01, then phase 3
+		if httpLn != nil {
+			httpHandler = a.acme.HTTPHandler(httpHandler) // http-01, then phase 3
+		}
 	}
 
 	errc := make(chan error, 2)
@@ -197,6 +199,9 @@ func serve(ctx context.Context, f serveFlags, e env) error {
 	}
 	if e.ready != nil {
 		e.ready(info)
+	}
+	if a.acme != nil {
+		go a.acme.Prefetch(ctx) // the listeners serve: the CA can validate
 	}
 
 	hup := make(chan os.Signal, 1)

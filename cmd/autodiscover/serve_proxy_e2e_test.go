@@ -271,6 +271,12 @@ domains:
 	}
 	state := filepath.Join(dir, "state")
 	d := startServe(t, "--config", cfgPath, "--https-addr", "127.0.0.1:"+httpsPort, "--http-addr", "127.0.0.1:"+httpPort, "--state-dir", state)
+	// The certificate is fetched at start, before any client asks.
+	for deadline := time.Now().Add(30 * time.Second); !strings.Contains(d.Stderr.String(), `msg="ACME: certificate ready" name=autodiscover.company.tld`); time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no certificate fetched at start; stderr:\n%s\npebble:\n%s", d.Stderr, peb.Output())
+		}
+	}
 	rootsFile := filepath.Join(dir, "pebble-roots.pem")
 	os.WriteFile(rootsFile, peb.IssuerRootsPEM(t), 0o600)
 

@@ -139,6 +139,32 @@ func (a *ACME) GetCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate, err
 	return c, err
 }
 
+// Prefetch obtains (or loads from the cache) the certificate of every
+// name now, one after the other, instead of on the first handshake that
+// needs it, so a name whose DNS or firewall is wrong shows in the log at
+// start and the first client does not wait for issuance. The listeners
+// must be serving: the CA validates through them. It returns when every
+// name has been tried or ctx is done; failures are logged, and retried on
+// the next handshake for the name.
+func (a *ACME) Prefetch(ctx context.Context) {
+	for _, name := range a.Names() {
+		if ctx.Err() != nil {
+			return
+		}
+		// A hello of a current client: ECDSA, P-256, TLS 1.3 suites.
+		hello := &tls.ClientHelloInfo{
+			ServerName:        name,
+			CipherSuites:      []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, tls.TLS_AES_128_GCM_SHA256},
+			SignatureSchemes:  []tls.SignatureScheme{tls.ECDSAWithP256AndSHA256},
+			SupportedCurves:   []tls.CurveID{tls.X25519, tls.CurveP256},
+			SupportedVersions: []uint16{tls.VersionTLS13, tls.VersionTLS12},
+		}
+		if c, err := a.GetCertificate(hello); err == nil && c.Leaf != nil {
+			a.log.Info("ACME: certificate ready", "name", name, "not_after", c.Leaf.NotAfter)
+		}
+	}
+}
+
 // HTTPHandler answers the http-01 challenges of the names under
 // /.well-known/acme-challenge/ (403 for other names) and passes every
 // other request to fallback, the phase-3 handler. The fallback is not
