@@ -41,6 +41,9 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"serve", "answer (or proxy) AutoDiscover over HTTPS, with the phase-3 redirect on HTTP", runServe},
+		{"discover", "find the AutoDiscover endpoint and settings of an address, as a mail client does", runDiscover},
+		{"check", "troubleshoot a domain's AutoDiscover step by step (PASS/WARN/FAIL)", runCheck},
+		{"records", "print the DNS records a domain needs", runRecords},
 		{"hash-password", "print a password hash for the users list of the configuration", runHashPassword},
 		{"version", "print the version", runVersion},
 	}
