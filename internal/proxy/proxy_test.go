@@ -24,7 +24,7 @@ import (
 // seen is one request as the upstream received it.
 type seen struct {
 	Method, Path, RawQuery, Host, SNI string
-	RemoteAddr                        string
+	RemoteAddr, Proto                 string
 	Header                            http.Header
 	Body                              string
 }
@@ -44,10 +44,17 @@ const mobileSyncAnswer = `<?xml version="1.0" encoding="utf-8"?><Autodiscover xm
 
 func startUpstream(t *testing.T, h http.HandlerFunc) *upstream {
 	t.Helper()
+	return startUpstreamProto(t, h, false)
+}
+
+// startUpstreamProto is startUpstream offering HTTP/2 (h2) or HTTP/1.1
+// only, as real upstreams differ.
+func startUpstreamProto(t *testing.T, h http.HandlerFunc, h2 bool) *upstream {
+	t.Helper()
 	u := &upstream{handler: h}
 	u.srv = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
-		s := seen{Method: r.Method, Path: r.URL.Path, RawQuery: r.URL.RawQuery, Host: r.Host, RemoteAddr: r.RemoteAddr, Header: r.Header.Clone(), Body: string(body)}
+		s := seen{Method: r.Method, Path: r.URL.Path, RawQuery: r.URL.RawQuery, Host: r.Host, RemoteAddr: r.RemoteAddr, Proto: r.Proto, Header: r.Header.Clone(), Body: string(body)}
 		if r.TLS != nil {
 			s.SNI = r.TLS.ServerName
 		}
@@ -60,6 +67,7 @@ func startUpstream(t *testing.T, h http.HandlerFunc) *upstream {
 		}
 		workMail(w, r)
 	}))
+	u.srv.EnableHTTP2 = h2
 	u.srv.StartTLS()
 	t.Cleanup(u.srv.Close)
 	return u
@@ -184,11 +192,24 @@ func TestSeedExchange(t *testing.T) {
 // end-to-end headers arrive unchanged, that hop-by-hop and client-sent
 // forwarding headers do not, and that the upstream sees its own name.
 func TestRelayIntact(t *testing.T) {
-	up := startUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+	for _, h2 := range []bool{false, true} {
+		t.Run(protoName(h2), func(t *testing.T) { relayIntact(t, h2) })
+	}
+}
+
+func protoName(h2 bool) string {
+	if h2 {
+		return "HTTP/2.0"
+	}
+	return "HTTP/1.1"
+}
+
+func relayIntact(t *testing.T, h2 bool) {
+	up := startUpstreamProto(t, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("X-Upstream", "yes")
 		w.WriteHeader(http.StatusAccepted)
 		io.WriteString(w, "answer")
-	})
+	}, h2)
 	front, _ := startProxy(t, up.URL(), pool(up), Options{})
 	upHost := "example.com:" + port(up.srv.Listener.Addr().String())
 	auth := "Basic " + base64.StdEncoding.EncodeToString([]byte("testuser@company.tld:testpassword"))
@@ -248,6 +269,9 @@ func TestRelayIntact(t *testing.T) {
 			g := got[len(got)-1]
 			if g.Method != tc.method || g.Path != tc.wantPath || g.RawQuery != tc.wantQ || g.Body != tc.body {
 				t.Errorf("upstream saw %s %s ?%s body %q, want %s %s ?%s body %q", g.Method, g.Path, g.RawQuery, g.Body, tc.method, tc.wantPath, tc.wantQ, tc.body)
+			}
+			if g.Proto != protoName(h2) {
+				t.Errorf("upstream spoke %s, want %s", g.Proto, protoName(h2))
 			}
 			if g.Host != upHost || g.SNI != "example.com" {
 				t.Errorf("upstream saw Host %q SNI %q, want %q and example.com", g.Host, g.SNI, upHost)
@@ -415,12 +439,13 @@ func refusingAddr(t *testing.T) string {
 func TestUpstreamFailures(t *testing.T) {
 	release := make(chan struct{})
 	t.Cleanup(func() { close(release) })
-	slow := startUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+	wait := func(w http.ResponseWriter, r *http.Request) {
 		select {
 		case <-release:
 		case <-r.Context().Done():
 		}
-	})
+	}
+	slow, slowH2 := startUpstream(t, wait), startUpstreamProto(t, wait, true)
 	untrusted := startUpstream(t, nil)
 	o := Options{DialTimeout: 300 * time.Millisecond, TLSHandshakeTimeout: 300 * time.Millisecond, ResponseHeaderTimeout: 300 * time.Millisecond}
 	for _, tc := range []struct {
@@ -432,6 +457,7 @@ func TestUpstreamFailures(t *testing.T) {
 		{"down", "https://example.com:" + port(refusingAddr(t)) + "/", nil, 502, "connection refused"},
 		{"black hole", "https://example.com:" + port(blackHole(t)) + "/", nil, 504, "TLS handshake timeout"},
 		{"slow", slow.URL(), pool(slow), 504, "timeout awaiting response headers"},
+		{"slow over HTTP/2", slowH2.URL(), pool(slowH2), 504, "http2: timeout awaiting response headers"},
 		{"untrusted certificate", untrusted.URL(), x509.NewCertPool(), 502, "certificate"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -459,15 +485,21 @@ func TestUpstreamFailures(t *testing.T) {
 // TestClientHangupCancelsUpstream: when the client goes away, the
 // upstream request is cancelled.
 func TestClientHangupCancelsUpstream(t *testing.T) {
+	for _, h2 := range []bool{false, true} {
+		t.Run(protoName(h2), func(t *testing.T) { hangup(t, h2) })
+	}
+}
+
+func hangup(t *testing.T, h2 bool) {
 	started, cancelled := make(chan struct{}, 1), make(chan struct{}, 1)
-	up := startUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+	up := startUpstreamProto(t, func(w http.ResponseWriter, r *http.Request) {
 		started <- struct{}{}
 		select {
 		case <-r.Context().Done():
 			cancelled <- struct{}{}
 		case <-time.After(30 * time.Second):
 		}
-	})
+	}, h2)
 	front, logs := startProxy(t, up.URL(), pool(up), Options{})
 	ctx, cancel := context.WithCancel(context.Background())
 	req, _ := http.NewRequestWithContext(ctx, "POST", front.URL+"/autodiscover/autodiscover.xml", strings.NewReader("<x/>"))
