@@ -106,11 +106,13 @@ func stripEncodingDecl(b []byte) []byte {
 // walk reads the token stream: Autodiscover > Request > fields.
 func walk(dec *xml.Decoder) (*Request, error) {
 	var (
-		req     Request
-		path    []string // local names of the open elements
-		text    strings.Builder
-		capture bool // collecting the text of a field element
-		rootEnd bool
+		req      Request
+		path     []string // local names of the open elements
+		text     strings.Builder
+		capture  bool // collecting the text of a field element
+		rootEnd  bool
+		seen     = map[string]bool{} // fields already read
+		requests int
 	)
 	for {
 		tok, err := dec.Token()
@@ -138,6 +140,9 @@ func walk(dec *xml.Decoder) (*Request, error) {
 			capture = len(path) == 3 && strings.EqualFold(path[1], "Request") && fieldOf(&req, name) != nil
 			text.Reset()
 		case xml.CharData:
+			if len(path) == 0 && len(bytes.Trim(t, " \t\r\n")) > 0 {
+				return nil, fmt.Errorf("%w: text outside the root element", ErrInvalidRequest)
+			}
 			if capture {
 				if text.Len()+len(t) > 4096 {
 					return nil, fmt.Errorf("%w: element <%s> is too long", ErrInvalidRequest, path[len(path)-1])
@@ -146,7 +151,17 @@ func walk(dec *xml.Decoder) (*Request, error) {
 			}
 		case xml.EndElement:
 			if capture && len(path) == 3 {
+				name := strings.ToLower(path[2])
+				if seen[name] {
+					return nil, fmt.Errorf("%w: more than one <%s>", ErrInvalidRequest, path[2])
+				}
+				seen[name] = true
 				*fieldOf(&req, path[2]) = trimXMLSpace(text.String())
+			}
+			if len(path) == 2 && strings.EqualFold(path[1], "Request") {
+				if requests++; requests > 1 {
+					return nil, fmt.Errorf("%w: more than one <Request>", ErrInvalidRequest)
+				}
 			}
 			capture = false
 			path = path[:len(path)-1]

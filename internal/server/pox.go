@@ -1,11 +1,14 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"strconv"
 
+	"github.com/autodiscover-go/autodiscover/internal/auth"
 	"github.com/autodiscover-go/autodiscover/internal/directory"
 	"github.com/autodiscover-go/autodiscover/internal/pox"
 	"github.com/autodiscover-go/autodiscover/internal/settings"
@@ -31,7 +34,7 @@ func (s *Server) handlePOX(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, pox.CodeInvalidRequest, pox.MessageInvalidRequest)
 		return
 	}
-	req, err := pox.ParseRequest(http.MaxBytesReader(w, r.Body, s.opts.MaxBodyBytes))
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.opts.MaxBodyBytes))
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
@@ -39,6 +42,15 @@ func (s *Server) handlePOX(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, "413 request body too large", http.StatusRequestEntityTooLarge)
 			return
 		}
+		// The client was too slow or went away: not an invalid request.
+		setOutcome(r, "body_read_failed")
+		s.log.Debug("reading the request body", "client", clientIP(r), "error", err)
+		w.Header().Set("Connection", "close")
+		http.Error(w, "408 request timeout: the body did not arrive", http.StatusRequestTimeout)
+		return
+	}
+	req, err := pox.ParseRequest(bytes.NewReader(body))
+	if err != nil {
 		s.log.Debug("unreadable request", "client", clientIP(r), "error", err)
 		s.writeError(w, r, pox.CodeInvalidRequest, pox.MessageInvalidRequest)
 		return
@@ -165,6 +177,10 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request, st *State)
 		s.loginFailed(w, r, client, login, "bad credentials")
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		setOutcome(r, "client_gone")
+	case errors.Is(err, auth.ErrBusy):
+		setOutcome(r, "busy")
+		s.log.Warn("too many password checks in progress", "client", client)
+		s.retryLater(w)
 	default:
 		s.unavailable(w, r, err)
 	}
@@ -201,6 +217,11 @@ func (s *Server) challenge(w http.ResponseWriter) {
 func (s *Server) unavailable(w http.ResponseWriter, r *http.Request, err error) {
 	setOutcome(r, "unavailable")
 	s.log.Error("directory unavailable", "client", clientIP(r), "error", err)
+	s.retryLater(w)
+}
+
+// retryLater writes the 503 that sends clients to their next candidate.
+func (s *Server) retryLater(w http.ResponseWriter) {
 	w.Header().Set("Retry-After", strconv.Itoa(int(s.opts.RetryAfter.Seconds())))
 	noStore(w)
 	http.Error(w, "503 service unavailable: try again later", http.StatusServiceUnavailable)

@@ -1,11 +1,14 @@
 package server
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/base64"
 	"encoding/xml"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -13,6 +16,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 	"unicode/utf16"
 
 	"golang.org/x/crypto/bcrypt"
@@ -564,5 +568,64 @@ func TestAccessLog(t *testing.T) {
 		if !strings.Contains(logs, want) {
 			t.Errorf("access log lacks %s:\n%s", want, logs)
 		}
+	}
+}
+
+// TestTruncatedBody: a client that sends less body than it announced and
+// stops gets 408, not an error document about its XML.
+func TestTruncatedBody(t *testing.T) {
+	ts := startTLS(t, testState(t))
+	conn, err := tls.Dial("tcp", ts.Listener.Addr().String(), &tls.Config{InsecureSkipVerify: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	auth := base64.StdEncoding.EncodeToString([]byte("testuser@company.tld:testpassword"))
+	fmt.Fprintf(conn, "POST /autodiscover/autodiscover.xml HTTP/1.1\r\nHost: x\r\nAuthorization: Basic %s\r\nContent-Length: 1000\r\n\r\n<Autodiscover>", auth)
+	conn.CloseWrite()
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestTimeout {
+		t.Errorf("status %d, want 408", resp.StatusCode)
+	}
+	if logs := ts.logs.String(); !strings.Contains(logs, "outcome=body_read_failed") {
+		t.Errorf("access log lacks outcome=body_read_failed:\n%s", logs)
+	}
+}
+
+// blockedDirectory holds every password check until its gate opens, and
+// says on entered when one starts.
+type blockedDirectory struct {
+	directory.Directory
+	entered chan struct{}
+	gate    chan struct{}
+}
+
+func (b blockedDirectory) Authenticate(ctx context.Context, login, password string) (*directory.User, error) {
+	b.entered <- struct{}{}
+	<-b.gate
+	return nil, directory.ErrBadCredentials
+}
+
+// TestBusy: when every password check is taken, the next attempt gets 503
+// with Retry-After, not a 401 that reads like a wrong password.
+func TestBusy(t *testing.T) {
+	st := testState(t)
+	b := blockedDirectory{st.Directory, make(chan struct{}, 1), make(chan struct{})}
+	st.Verifier = &auth.Verifier{Directory: b, MaxChecks: 1, CheckWait: 20 * time.Millisecond}
+	ts := startTLS(t, st)
+	first := make(chan reply, 1)
+	go func() { first <- ts.post(t, msRequest("testuser@company.tld"), "testuser@company.tld", "x") }()
+	<-b.entered // the first attempt holds the only check
+	r := ts.post(t, msRequest("testuser@company.tld"), "other@company.tld", "y")
+	if r.status != http.StatusServiceUnavailable || r.header.Get("Retry-After") != "30" {
+		t.Errorf("status %d Retry-After %q, want 503 and 30", r.status, r.header.Get("Retry-After"))
+	}
+	close(b.gate)
+	if r := <-first; r.status != 401 {
+		t.Errorf("the held attempt got %d, want 401", r.status)
 	}
 }
