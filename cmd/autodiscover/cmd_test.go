@@ -59,8 +59,10 @@ func TestHashPassword(t *testing.T) {
 	if code, _, errOut := runCmd(t, "\n", "hash-password"); code != 1 || !strings.Contains(errOut, "empty password") {
 		t.Errorf("empty password = %d %q", code, errOut)
 	}
-	if code, _, _ := runCmd(t, "x\n", "hash-password", "--algorithm", "md5"); code != 2 {
-		t.Errorf("unknown algorithm = %d, want 2", code)
+	for _, args := range [][]string{{"--algorithm", "md5"}, {"--cost", "3"}, {"--cost", "32"}, {"--cost", "-1"}, {"secret"}} {
+		if code, _, _ := runCmd(t, "x\n", append([]string{"hash-password"}, args...)...); code != 2 {
+			t.Errorf("hash-password %q = %d, want 2", args, code)
+		}
 	}
 }
 

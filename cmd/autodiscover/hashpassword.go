@@ -9,6 +9,7 @@ import (
 	"os"
 	"strings"
 
+	"golang.org/x/crypto/bcrypt"
 	"golang.org/x/term"
 
 	"github.com/autodiscover-go/autodiscover/internal/auth"
@@ -38,6 +39,14 @@ func runHashPassword(_ context.Context, args []string, e env) int {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK
 		}
+		return exitUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(e.stderr, "autodiscover hash-password: unexpected argument %q: the password is read from standard input\n", fs.Arg(0))
+		return exitUsage
+	}
+	if *algo == "bcrypt" && (*cost < bcrypt.MinCost || *cost > bcrypt.MaxCost) {
+		fmt.Fprintf(e.stderr, "autodiscover hash-password: --cost %d out of range %d-%d\n", *cost, bcrypt.MinCost, bcrypt.MaxCost)
 		return exitUsage
 	}
 	password, err := readPassword(e, "Password: ")
