@@ -84,3 +84,49 @@ func TestServeRefusesBadConfig(t *testing.T) {
 		t.Errorf("missing file = %d %q", code, errOut)
 	}
 }
+
+// TestDemoLoopbackOnly: the demo's password is public, so it refuses to
+// listen beyond loopback.
+func TestDemoLoopbackOnly(t *testing.T) {
+	for _, args := range [][]string{
+		{"--https-addr", ":0", "--http-addr", "off"},
+		{"--https-addr", "127.0.0.1:0", "--http-addr", "0.0.0.0:0"},
+	} {
+		code, _, errOut := runCmd(t, "", append([]string{"serve", "--state-dir", t.TempDir()}, args...)...)
+		if code != 1 || !strings.Contains(errOut, "the demo listens on loopback only") {
+			t.Errorf("serve %q = %d %q, want 1 and the loopback refusal", args, code, errOut)
+		}
+	}
+}
+
+// TestServeWarnings: a certificate naming none of a domain's names, login
+// names two users share, and mixed hash costs are each warned about.
+func TestServeWarnings(t *testing.T) {
+	demo := startDemo(t) // its certificate names company.tld only
+	cfg := filepath.Join(t.TempDir(), "c.yaml")
+	os.WriteFile(cfg, []byte(`
+tls:
+  certificates:
+    - {cert_file: `+filepath.Join(demo.StateDir, "cert.pem")+`, key_file: `+filepath.Join(demo.StateDir, "key.pem")+`}
+domains:
+  - {name: company.tld, login_name: "%EMAILLOCALPART%", activesync_url: https://m.company.tld/Microsoft-Server-ActiveSync}
+  - {name: other.tld, login_name: "%EMAILLOCALPART%", activesync_url: https://m.other.tld/Microsoft-Server-ActiveSync}
+users:
+  - {address: anna@company.tld, password_hash: "$2a$10$ZSXUIZryhNHUA6Koi.3Wk.zFZv5YN5PIx6JxNuhe1.3ygpImKRxni"}
+  - {address: anna@other.tld, password_hash: "$2a$12$37qk8AYdAGca91j16jPvSeRKzHl.hmuabQuvQ3rqIOfDPM8fo1GeG"}
+`), 0o600)
+	d := startServe(t, "--config", cfg)
+	logs := d.Stderr.String()
+	for _, want := range []string{
+		`msg="no certificate names this domain`, "domain=other.tld",
+		`msg="login names claimed by more than one user`, "login_names=anna",
+		`msg="users' password hashes differ`,
+	} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("logs lack %q:\n%s", want, logs)
+		}
+	}
+	if strings.Contains(logs, "domain=company.tld") {
+		t.Errorf("warned about company.tld, which the certificate names:\n%s", logs)
+	}
+}

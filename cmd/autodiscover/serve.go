@@ -105,7 +105,8 @@ type app struct {
 	throttle *auth.Throttle // kept across reloads
 	certs    certs.Store
 	selector *certs.Selector
-	acme     *certs.ACME // nil when ACME is off
+	listen   config.Listen // the addresses bound at start
+	acme     *certs.ACME   // nil when ACME is off
 	server   *server.Server
 	httpsLn  net.Listener
 	demo     *certs.DemoFiles
@@ -120,6 +121,15 @@ func serve(ctx context.Context, f serveFlags, e env) error {
 	a.log = newLogger(e.stderr, firstNonEmpty(f.logLevel, cfg.Log.Level), firstNonEmpty(f.logFormat, cfg.Log.Format))
 	httpsAddr := firstNonEmpty(f.httpsAddr, cfg.Listen.HTTPS)
 	httpAddr := firstNonEmpty(f.httpAddr, cfg.Listen.HTTP)
+	if f.config == "" {
+		// The demo's password is public: it never listens beyond loopback.
+		for _, addr := range []string{httpsAddr, httpAddr} {
+			if addr != "off" && !isLoopback(addr) {
+				return fmt.Errorf("the demo listens on loopback only (its password is public), not on %q: use --https-addr 127.0.0.1:PORT, or run a configuration of your own with --config", addr)
+			}
+		}
+	}
+	a.listen = config.Listen{HTTPS: httpsAddr, HTTP: httpAddr}
 
 	// Bind first, so a busy port or a missing privilege is reported now.
 	a.httpsLn, err = net.Listen("tcp", httpsAddr)
@@ -191,6 +201,7 @@ func serve(ctx context.Context, f serveFlags, e env) error {
 		servers = append(servers, httpSrv)
 		info.HTTPAddr = httpLn.Addr().String()
 	}
+	a.warnUncovered(st)
 	a.log.Info("serving", "https", info.HTTPSAddr, "http", firstNonEmpty(info.HTTPAddr, "off"),
 		"domains", len(st.Domains.All()), "config", firstNonEmpty(f.config, "(demo)"))
 	if a.demo != nil {
@@ -245,6 +256,8 @@ func (a *app) reload() {
 				a.server.Swap(st)
 				closeProxies(old)
 				a.log.Info("configuration reloaded", "domains", len(st.Domains.All()))
+				a.warnListenChanged(cfg)
+				a.warnUncovered(st)
 				return
 			}
 			closeProxies(st)
@@ -272,6 +285,14 @@ func (a *app) build(cfg *config.File) (*server.State, []certs.Pair, string, erro
 	dir, err := fileDirectory(cfg, ds)
 	if err != nil {
 		return nil, nil, "", err
+	}
+	if amb := dir.Ambiguous(); len(amb) > 0 {
+		a.log.Warn("login names claimed by more than one user: nobody logs in with them (addresses still work); give those users a login_name of their own",
+			"login_names", strings.Join(amb, ","))
+	}
+	if kinds := dir.HashParameters(); len(kinds) > 1 {
+		a.log.Warn("users' password hashes differ in algorithm or cost, so response times differ between users; re-hash them alike with `autodiscover hash-password`",
+			"hashes", fmt.Sprint(kinds))
 	}
 	ttl := 5 * time.Minute
 	if cfg.Auth.CacheTTL != nil {
@@ -317,7 +338,12 @@ func (a *app) build(cfg *config.File) (*server.State, []certs.Pair, string, erro
 	}
 	if len(pairs) == 0 && cfg.ACME == nil {
 		closeProxies(st)
-		return nil, nil, "", errors.New("tls.certificates: no certificates configured; name the cert_file and key_file of company.tld and autodiscover.company.tld, or list them under acme.names")
+		var names []string
+		for _, d := range domains {
+			names = append(names, d.Name, "autodiscover."+d.Name)
+		}
+		return nil, nil, "", fmt.Errorf("tls.certificates: no certificates configured; name the cert_file and key_file of a certificate for %s, or list those names under acme.names",
+			strings.Join(names, ", "))
 	}
 	return st, pairs, cfg.TLS.DefaultCertificate, nil
 }
@@ -437,4 +463,51 @@ func firstNonEmpty(ss ...string) string {
 		}
 	}
 	return ""
+}
+
+// isLoopback reports whether a listener address names a loopback host
+// (127.0.0.0/8, ::1 or localhost); an empty host means every interface.
+func isLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// warnListenChanged says so when a reloaded file names other listener
+// addresses: those are bound at start only.
+func (a *app) warnListenChanged(cfg *config.File) {
+	if a.flags.config == "" {
+		return
+	}
+	for _, l := range []struct{ key, flag, now, file string }{
+		{"listen.https", a.flags.httpsAddr, a.listen.HTTPS, cfg.Listen.HTTPS},
+		{"listen.http", a.flags.httpAddr, a.listen.HTTP, cfg.Listen.HTTP},
+	} {
+		if l.flag == "" && l.file != l.now {
+			a.log.Warn("listener addresses are read at start only: restart to move the listener", "key", l.key, "listening", l.now, "configured", l.file)
+		}
+	}
+}
+
+// warnUncovered warns about domains for whose names no certificate is
+// served: clients reaching them would see a certificate for other names.
+func (a *app) warnUncovered(st *server.State) {
+	for _, d := range st.Domains.All() {
+		covered := false
+		for _, n := range []string{d.Name, "autodiscover." + d.Name} {
+			if _, ok := a.certs.Lookup(n); ok || a.acme != nil && a.acme.Manages(n) {
+				covered = true
+			}
+		}
+		if !covered {
+			a.log.Warn("no certificate names this domain: clients connecting to it will refuse the certificate; add one for it or list it under acme.names",
+				"domain", d.Name, "names", d.Name+", autodiscover."+d.Name)
+		}
+	}
 }
