@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"reflect"
+	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -248,16 +250,36 @@ func Parse(data []byte, path string) (*File, error) {
 	var f File
 	strict := yaml.NewDecoder(bytes.NewReader(data))
 	strict.KnownFields(true)
+	var problems []Problem
 	if err := strict.Decode(&f); err != nil {
-		return nil, &Error{yamlProblems(path, err)}
+		var te *yaml.TypeError
+		if !errors.As(err, &te) {
+			return nil, &Error{yamlProblems(path, err)}
+		}
+		// Unknown keys and values of the wrong type: report them, then
+		// check what could be read, so every problem shows at once.
+		problems = yamlProblems(path, err)
+		f = File{}
+		yaml.NewDecoder(bytes.NewReader(data)).Decode(&f) //nolint:errcheck // the same errors, reported above
 	}
 	f.Path = path
 	v := &validator{file: path, lines: map[string]int{}}
 	index(&root, "", v.lines)
 	v.check(&f)
-	if len(v.problems) > 0 {
-		sort.SliceStable(v.problems, func(i, j int) bool { return v.problems[i].Line < v.problems[j].Line })
-		return nil, &Error{v.problems}
+	reported := map[int]bool{}
+	for _, p := range problems {
+		reported[p.Line] = true
+	}
+	for _, p := range v.problems {
+		// A value YAML could not read was left zero: its own complaint
+		// already stands on that line.
+		if !reported[p.Line] || p.Line == 0 {
+			problems = append(problems, p)
+		}
+	}
+	if len(problems) > 0 {
+		sort.SliceStable(problems, func(i, j int) bool { return problems[i].Line < problems[j].Line })
+		return nil, &Error{problems}
 	}
 	return &f, nil
 }
@@ -275,7 +297,8 @@ func yamlProblems(path string, err error) []Problem {
 	return []Problem{lineProblem(path, strings.TrimPrefix(err.Error(), "yaml: "))}
 }
 
-// lineProblem splits "line N: message" into a problem.
+// lineProblem splits "line N: message" into a problem, and says the
+// message in the configuration's own terms.
 func lineProblem(path, msg string) Problem {
 	var line int
 	if rest, ok := strings.CutPrefix(msg, "line "); ok {
@@ -285,7 +308,117 @@ func lineProblem(path, msg string) Problem {
 			}
 		}
 	}
-	return Problem{File: path, Line: line, Msg: msg}
+	return Problem{File: path, Line: line, Msg: explain(msg)}
+}
+
+var (
+	unknownField = regexp.MustCompile(`^field (\S+) not found in type config\.(\w+)$`)
+	cannotRead   = regexp.MustCompile("^cannot unmarshal !!(\\w+) `(.*)` into (\\S+)$")
+)
+
+// explain rewrites the YAML decoder's messages, which speak of Go types.
+func explain(msg string) string {
+	if m := unknownField.FindStringSubmatch(msg); m != nil {
+		out := fmt.Sprintf("unknown key %q", m[1])
+		if keys := keysOf(m[2]); len(keys) > 0 {
+			if near := closest(m[1], keys); near != "" {
+				out += fmt.Sprintf(" (did you mean %q?)", near)
+			} else {
+				out += " (known keys here: " + strings.Join(keys, ", ") + ")"
+			}
+		}
+		return out
+	}
+	if m := cannotRead.FindStringSubmatch(msg); m != nil {
+		switch typ := m[3]; {
+		case typ == "time.Duration" || typ == "*time.Duration":
+			return fmt.Sprintf("%q is not a duration: write it like 500ms, 90s, 5m or 1h", m[2])
+		case strings.HasPrefix(typ, "int") || strings.HasPrefix(typ, "uint"):
+			return fmt.Sprintf("%q is not a whole number", m[2])
+		case typ == "bool":
+			return fmt.Sprintf("%q is not true or false", m[2])
+		case strings.HasPrefix(typ, "[]"):
+			return fmt.Sprintf("expected a list (items start with \"- \"), not %q", m[2])
+		case typ == "string":
+			return fmt.Sprintf("expected a single value, not %s", m[1])
+		default:
+			return fmt.Sprintf("expected a map of keys here, not %q", m[2])
+		}
+	}
+	return msg
+}
+
+// configTypes are the types whose keys an unknown-key message lists.
+var configTypes = map[string]reflect.Type{}
+
+func init() {
+	var walk func(reflect.Type)
+	walk = func(t reflect.Type) {
+		for t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice {
+			t = t.Elem()
+		}
+		if t.Kind() != reflect.Struct || t.PkgPath() != reflect.TypeFor[File]().PkgPath() {
+			return
+		}
+		if _, seen := configTypes[t.Name()]; seen {
+			return
+		}
+		configTypes[t.Name()] = t
+		for i := 0; i < t.NumField(); i++ {
+			walk(t.Field(i).Type)
+		}
+	}
+	walk(reflect.TypeFor[File]())
+}
+
+// keysOf returns the YAML keys of a configuration type, sorted.
+func keysOf(typeName string) []string {
+	t, ok := configTypes[typeName]
+	if !ok {
+		return nil
+	}
+	var keys []string
+	for i := 0; i < t.NumField(); i++ {
+		name, _, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ",")
+		if name != "" && name != "-" {
+			keys = append(keys, name)
+		}
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// closest returns the key nearest to word (at most two edits, or one is
+// the other with a letter more or less at the end), or "".
+func closest(word string, keys []string) string {
+	best, bestDist := "", 3
+	for _, k := range keys {
+		if d := editDistance(strings.ToLower(word), k); d < bestDist {
+			best, bestDist = k, d
+		}
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance of a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }
 
 // index records the line of every key and sequence item under its path.

@@ -181,3 +181,62 @@ func TestYAMLErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestEveryProblemAtOnce: unknown keys and unreadable values do not hide
+// the other problems, and the messages speak of keys, not Go types.
+func TestEveryProblemAtOnce(t *testing.T) {
+	_, err := Parse([]byte(`domain: x
+auth:
+  cache_ttl: 5 minutes
+domains:
+  - name: company.tld
+    imapp: 1
+    imap: {host: imap.company.tld, port: 70000}
+    pop3: {host: pop.company.tld, port: nine}
+    smtp: {host: smtp.company.tld, port: 2525}
+`), "f.yaml")
+	var ce *Error
+	if !errors.As(err, &ce) {
+		t.Fatalf("Parse = %v, want *Error", err)
+	}
+	want := []string{
+		`f.yaml:1: unknown key "domain" (did you mean "domains"?)`,
+		`f.yaml:3: "5 minutes" is not a duration: write it like 500ms, 90s, 5m or 1h`,
+		`f.yaml:6: unknown key "imapp" (did you mean "imap"?)`,
+		`f.yaml:7: domains[0].imap.port: port 70000 out of range 1-65535`,
+		`f.yaml:8: "nine" is not a whole number`,
+		`f.yaml:9: domains[0].smtp.tls: missing: say implicit, starttls or none for port 2525`,
+	}
+	if len(ce.Problems) != len(want) {
+		t.Errorf("got %d problems, want %d:\n%v", len(ce.Problems), len(want), err)
+	}
+	for i, w := range want {
+		if i < len(ce.Problems) && ce.Problems[i].String() != w {
+			t.Errorf("problem %d = %q, want %q", i, ce.Problems[i], w)
+		}
+	}
+}
+
+func TestUnknownKeyListsKnownKeys(t *testing.T) {
+	_, err := Parse([]byte("log: {verbosity: 3}\ndomains: [{name: a.example}]\n"), "f.yaml")
+	if err == nil || !strings.Contains(err.Error(), `unknown key "verbosity" (known keys here: format, level)`) {
+		t.Errorf("Parse = %v", err)
+	}
+}
+
+func TestListenAndThrottleProblems(t *testing.T) {
+	_, err := Parse([]byte(`listen: {https: "127.0.0.1:99999", http: ":80"}
+auth:
+  throttle: {free_failures: -1, max_delay: 100ms}
+domains: [{name: a.example}]
+`), "f.yaml")
+	for _, want := range []string{
+		`f.yaml:1: listen.https: port "99999" out of range 0-65535`,
+		`f.yaml:3: auth.throttle.free_failures: must not be negative`,
+		`f.yaml:3: auth.throttle.max_delay: 100ms is shorter than base_delay (500ms)`,
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Parse error lacks %q:\n%v", want, err)
+		}
+	}
+}

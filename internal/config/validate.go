@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"os"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -76,8 +77,11 @@ func (v *validator) listen(f *File) {
 		if addr == "off" && key == "listen.http" {
 			continue
 		}
-		if _, _, err := net.SplitHostPort(addr); err != nil {
+		_, port, err := net.SplitHostPort(addr)
+		if err != nil {
 			v.addf(key, "%q is not a host:port address (like :443 or 127.0.0.1:8443)", addr)
+		} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+			v.addf(key, "port %q out of range 0-65535", port)
 		}
 	}
 }
@@ -116,8 +120,20 @@ func (v *validator) auth(f *File) {
 		v.addf("auth.cache_size", "must not be negative")
 	}
 	t := f.Auth.Throttle
-	if t.FreeFailures < 0 || t.BaseDelay < 0 || t.MaxDelay < 0 || t.Window < 0 {
-		v.addf("auth.throttle", "values must not be negative")
+	if t.FreeFailures < 0 {
+		v.addf("auth.throttle.free_failures", "must not be negative")
+	}
+	for key, d := range map[string]time.Duration{"base_delay": t.BaseDelay, "max_delay": t.MaxDelay, "window": t.Window} {
+		if d < 0 {
+			v.addf("auth.throttle."+key, "must not be negative")
+		}
+	}
+	base := t.BaseDelay
+	if base == 0 {
+		base = 500 * time.Millisecond // the default
+	}
+	if t.MaxDelay > 0 && t.MaxDelay < base {
+		v.addf("auth.throttle.max_delay", "%v is shorter than base_delay (%v): the first delay would exceed the longest", t.MaxDelay, base)
 	}
 }
 
