@@ -7,11 +7,9 @@ local f = assert(io.open(os.getenv("BENCH_BODY"), "rb"))
 wrk.body = f:read("*a"):gsub("[\r\n]", "")
 f:close()
 
--- Count answers that are not 200, so a run that measures errors is seen.
-local bad = 0
-function response(status, headers, body)
-  if status ~= 200 then bad = bad + 1 end
-end
+-- Answers with a status of 400 or more (wrk counts them as errors), so a
+-- run that measures failures is seen. No response() hook: it would make
+-- wrk parse every answer in Lua.
 function done(summary, latency, requests)
-  io.write(string.format("non-200: %d\n", summary.errors.status))
+  io.write(string.format("status errors: %d\n", summary.errors.status))
 end

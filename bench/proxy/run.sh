@@ -158,12 +158,12 @@ report() { # name file rss
 	rps=$(awk '/^Requests\/sec:/ {print $2}' "$2")
 	p50=$(awk '$1=="50%" {print $2}' "$2")
 	p99=$(awk '$1=="99%" {print $2}' "$2")
-	non200=$(awk '/^non-200:/ {print $2}' "$2")
+	non200=$(awk '/^status errors:/ {print $3}' "$2")
 	errs=$(awk '/Socket errors/ {print}' "$2")
 	printf '| %s | %s | %s | %s | %d MiB | %s %s |\n' "$1" "$rps" "$p50" "$p99" $(($3 / 1024)) "${non200:-0}" "$errs"
 }
 echo
-echo "| proxy | requests/s | p50 | p99 | peak RSS | non-200 |"
+echo "| proxy | requests/s | p50 | p99 | peak RSS | status >= 400, socket errors |"
 echo "|---|---|---|---|---|---|"
 report "autodiscover serve (proxy mode)" wrk-ours.txt "$OURS_RSS"
 report "Apache httpd $(/usr/sbin/apache2 -v | awk -F'[/ ]' '/version/ {print $4}') (ProxyPass + SSLProxyEngine)" wrk-apache.txt "$APACHE_RSS"
