@@ -11,7 +11,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -88,7 +87,7 @@ func TestServeProxyWorkMail(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	downAddr := refusingAddr(t)
+	downAddr := testenv.ClosedPort(t)
 	cfgPath := filepath.Join(dir, "autodiscover.yaml")
 	cfg := `
 tls:
@@ -406,24 +405,4 @@ domains:
 		}
 		post()
 	}
-}
-
-// refusingAddr returns a loopback address that refuses connections: a
-// socket bound to the port but not listening, held until the test ends,
-// so no other test can take the port meanwhile.
-func refusingAddr(t *testing.T) string {
-	t.Helper()
-	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { syscall.Close(fd) })
-	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
-		t.Fatal(err)
-	}
-	sa, err := syscall.Getsockname(fd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return net.JoinHostPort("127.0.0.1", strconv.Itoa(sa.(*syscall.SockaddrInet4).Port))
 }

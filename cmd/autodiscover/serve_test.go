@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -9,28 +8,11 @@ import (
 	"net/http"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/autodiscover-go/autodiscover/internal/testenv"
 )
-
-// syncBuffer is a bytes.Buffer safe for the server's goroutines and the test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // demoServer is a running "autodiscover serve" started by startServe.
 type demoServer struct {
@@ -38,8 +20,8 @@ type demoServer struct {
 	HTTPAddr  string // loopback host:port of the HTTP listener
 	CAFile    string // the demo CA (PEM); "" with --config
 	StateDir  string
-	Stdout    *syncBuffer
-	Stderr    *syncBuffer
+	Stdout    *testenv.Buffer
+	Stderr    *testenv.Buffer
 	stop      func()
 }
 
@@ -56,7 +38,7 @@ func startServe(t *testing.T, args ...string) demoServer {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan serveInfo, 1)
-	srv := demoServer{Stdout: &syncBuffer{}, Stderr: &syncBuffer{}}
+	srv := demoServer{Stdout: &testenv.Buffer{}, Stderr: &testenv.Buffer{}}
 	e := env{
 		getenv: func(k string) string {
 			if k == "XDG_STATE_HOME" {

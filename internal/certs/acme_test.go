@@ -18,7 +18,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -48,7 +47,7 @@ func startACMEOpts(t *testing.T, http01 bool, names []string, static []Pair, dfl
 	t.Helper()
 	httpsLn := listen(t)
 	httpLn := listen(t)
-	closed := refusingPort(t)
+	closed := portOf(testenv.ClosedPort(t))
 	w := &acmeWorld{https: httpsLn.Addr().String(), http: httpLn.Addr().String(), cacheDir: filepath.Join(t.TempDir(), "acme")}
 	po := testenv.PebbleOptions{
 		HTTPPort: closed, TLSPort: portOf(w.https),
@@ -317,23 +316,4 @@ func TestACMERenews(t *testing.T) {
 		}
 	}
 	t.Fatalf("no renewal within 40 s of a 30 s certificate\npebble:\n%s", w.pebble.Output())
-}
-
-// refusingPort returns a loopback port that refuses connections: a socket
-// bound to it but not listening, held until the test ends.
-func refusingPort(t *testing.T) int {
-	t.Helper()
-	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { syscall.Close(fd) })
-	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
-		t.Fatal(err)
-	}
-	sa, err := syscall.Getsockname(fd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return sa.(*syscall.SockaddrInet4).Port
 }

@@ -2,7 +2,6 @@ package proxy
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"crypto/x509"
 	"encoding/base64"
@@ -13,12 +12,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/autodiscover-go/autodiscover/internal/testenv"
 )
 
 // seen is one request as the upstream received it.
@@ -110,29 +109,11 @@ func loopback(ctx context.Context, network, addr string) (net.Conn, error) {
 	return d.DialContext(ctx, network, net.JoinHostPort("127.0.0.1", p))
 }
 
-// logBuffer collects the proxy's log lines.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // startProxy puts a Proxy to upstreamURL in front, on a loopback HTTP
 // server (TLS termination is the serve command's job, tested there).
-func startProxy(t *testing.T, upstreamURL string, roots *x509.CertPool, o Options) (*httptest.Server, *logBuffer) {
+func startProxy(t *testing.T, upstreamURL string, roots *x509.CertPool, o Options) (*httptest.Server, *testenv.Buffer) {
 	t.Helper()
-	logs := &logBuffer{}
+	logs := &testenv.Buffer{}
 	o.RootCAs = roots
 	o.DialContext = loopback
 	o.Logger = slog.New(slog.NewTextHandler(logs, nil))
@@ -414,26 +395,6 @@ func blackHole(t *testing.T) string {
 	return ln.Addr().String()
 }
 
-// refusingAddr returns a loopback address that refuses connections: a
-// socket bound to the port but not listening, held until the test ends,
-// so no other test can take the port meanwhile.
-func refusingAddr(t *testing.T) string {
-	t.Helper()
-	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { syscall.Close(fd) })
-	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
-		t.Fatal(err)
-	}
-	sa, err := syscall.Getsockname(fd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return net.JoinHostPort("127.0.0.1", strconv.Itoa(sa.(*syscall.SockaddrInet4).Port))
-}
-
 // TestUpstreamFailures: down gives 502, black-holed and slow give 504,
 // each within the (small) timeouts, with the cause in the log.
 func TestUpstreamFailures(t *testing.T) {
@@ -454,7 +415,7 @@ func TestUpstreamFailures(t *testing.T) {
 		status         int
 		logged         string
 	}{
-		{"down", "https://example.com:" + port(refusingAddr(t)) + "/", nil, 502, "connection refused"},
+		{"down", "https://example.com:" + port(testenv.ClosedPort(t)) + "/", nil, 502, "connection refused"},
 		{"black hole", "https://example.com:" + port(blackHole(t)) + "/", nil, 504, "TLS handshake timeout"},
 		{"slow", slow.URL(), pool(slow), 504, "timeout awaiting response headers"},
 		{"slow over HTTP/2", slowH2.URL(), pool(slowH2), 504, "http2: timeout awaiting response headers"},

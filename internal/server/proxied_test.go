@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/autodiscover-go/autodiscover/internal/settings"
+	"github.com/autodiscover-go/autodiscover/internal/testenv"
 )
 
 // TestRouteProxied mixes native and proxied domains on one server: the
@@ -23,7 +24,7 @@ func TestRouteProxied(t *testing.T) {
 		hits = append(hits, r.Host+" "+r.URL.Path)
 		w.WriteHeader(http.StatusTeapot)
 	})}
-	logs := &logBuffer{}
+	logs := &testenv.Buffer{}
 	s := New(st, Options{Logger: slog.New(slog.NewTextHandler(logs, nil))})
 	https, plain := s.HTTPSHandler(), s.HTTPHandler()
 

@@ -14,7 +14,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 	"unicode/utf16"
@@ -26,6 +25,7 @@ import (
 	"github.com/autodiscover-go/autodiscover/internal/directory/filedir"
 	"github.com/autodiscover-go/autodiscover/internal/pox"
 	"github.com/autodiscover-go/autodiscover/internal/settings"
+	"github.com/autodiscover-go/autodiscover/internal/testenv"
 )
 
 const (
@@ -75,33 +75,15 @@ func testState(t testing.TB) *State {
 		Verifier: &auth.Verifier{Directory: dir, Cache: auth.NewCache(0, 0)}}
 }
 
-// logBuffer collects log output for assertions.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 type testServer struct {
 	*httptest.Server
-	logs *logBuffer
+	logs *testenv.Buffer
 	srv  *Server
 }
 
 func startTLS(t *testing.T, st *State) *testServer {
 	t.Helper()
-	logs := &logBuffer{}
+	logs := &testenv.Buffer{}
 	s := New(st, Options{Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	ts := httptest.NewTLSServer(s.HTTPSHandler())
 	t.Cleanup(ts.Close)
