@@ -57,6 +57,9 @@ type Proxy struct {
 	log       *slog.Logger
 	transport *http.Transport
 	rp        *httputil.ReverseProxy
+	// oneShot carries requests with connection-bound credentials (NTLM,
+	// Negotiate) each on a connection of its own, closed after it.
+	oneShot *http.Transport
 }
 
 // New returns a proxy to upstream, an https:// URL whose scheme and host
@@ -117,12 +120,17 @@ func New(upstream string, opts *Options) (*Proxy, error) {
 			DisableCompression:    true, // pass Accept-Encoding and the body as they are
 		},
 	}
+	p.oneShot = p.transport.Clone()
+	p.oneShot.DisableKeepAlives = true
+	p.oneShot.ForceAttemptHTTP2 = false
+	p.oneShot.TLSNextProto = map[string]func(string, *tls.Conn) http.RoundTripper{}
 	p.rp = &httputil.ReverseProxy{
-		Rewrite:      p.rewrite,
-		Transport:    p.transport,
-		ErrorHandler: p.fail,
-		BufferPool:   bufferPool{},
-		ErrorLog:     slog.NewLogLogger(o.Logger.Handler(), slog.LevelDebug),
+		Rewrite:        p.rewrite,
+		ModifyResponse: dropConnectionAuth,
+		Transport:      transportFunc(p.roundTrip),
+		ErrorHandler:   p.fail,
+		BufferPool:     bufferPool{},
+		ErrorLog:       slog.NewLogLogger(o.Logger.Handler(), slog.LevelDebug),
 	}
 	return p, nil
 }
@@ -130,6 +138,54 @@ func New(upstream string, opts *Options) (*Proxy, error) {
 // Close closes the idle connections to the upstream; requests in flight
 // finish. The proxy stays usable.
 func (p *Proxy) Close() { p.transport.CloseIdleConnections() }
+
+// transportFunc adapts a function to http.RoundTripper.
+type transportFunc func(*http.Request) (*http.Response, error)
+
+func (f transportFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// roundTrip sends a request upstream. Upstream connections are shared by
+// all clients, so a request with connection-bound credentials (NTLM,
+// Negotiate: IIS ties the login to the TCP connection) goes on a
+// connection of its own that is closed after it: otherwise the next client
+// to get that connection would be served as the user who logged in on it.
+// Such a login cannot complete through the proxy (its legs need one
+// connection), which fails safe; the challenge offering it is removed
+// (see dropConnectionAuth) so clients use Basic instead.
+func (p *Proxy) roundTrip(r *http.Request) (*http.Response, error) {
+	if connectionBound(r.Header.Get("Authorization")) {
+		return p.oneShot.RoundTrip(r)
+	}
+	return p.transport.RoundTrip(r)
+}
+
+// connectionBound reports whether an Authorization value uses a scheme
+// whose login lives in the connection.
+func connectionBound(authorization string) bool {
+	scheme, _, _ := strings.Cut(strings.TrimSpace(authorization), " ")
+	return strings.EqualFold(scheme, "NTLM") || strings.EqualFold(scheme, "Negotiate")
+}
+
+// dropConnectionAuth removes the NTLM and Negotiate offers from the
+// upstream's challenge: through a proxy that shares upstream connections
+// they cannot work safely. Basic and Bearer offers pass unchanged.
+func dropConnectionAuth(resp *http.Response) error {
+	offers := resp.Header.Values("Www-Authenticate")
+	if len(offers) == 0 {
+		return nil
+	}
+	kept := offers[:0:0]
+	for _, o := range offers {
+		if !connectionBound(o) {
+			kept = append(kept, o)
+		}
+	}
+	resp.Header.Del("Www-Authenticate")
+	for _, o := range kept {
+		resp.Header.Add("Www-Authenticate", o)
+	}
+	return nil
+}
 
 // Upstream returns the scheme and host requests are relayed to.
 func (p *Proxy) Upstream() string { return p.target.String() }
@@ -191,10 +247,20 @@ func (p *Proxy) rewrite(pr *httputil.ProxyRequest) {
 	// X-Forwarded-Port, X-Real-IP, ...): nothing the client says about
 	// the path it took reaches the upstream.
 	for k := range pr.Out.Header {
-		if strings.HasPrefix(k, "X-Forwarded-") || k == "X-Real-Ip" || k == "X-Client-Ip" {
+		if strings.HasPrefix(k, "X-Forwarded-") || rewriteHeaders[k] {
 			delete(pr.Out.Header, k)
 		}
 	}
+}
+
+// rewriteHeaders are request headers some servers let override the path,
+// the method or the client address (IIS URL Rewrite, Symfony, Rails,
+// nginx setups): relayed, they would walk around the path and method
+// allow-lists.
+var rewriteHeaders = map[string]bool{
+	"X-Real-Ip": true, "X-Client-Ip": true,
+	"X-Original-Url": true, "X-Rewrite-Url": true, "X-Original-Uri": true,
+	"X-Http-Method-Override": true, "X-Http-Method": true, "X-Method-Override": true,
 }
 
 // challengeWriter restores the usual spelling of the challenge header,

@@ -227,6 +227,9 @@ func relayIntact(t *testing.T, h2 bool) {
 			req.Header.Set("X-Forwarded-Server", "evil.example")
 			req.Header.Set("X-Forwarded-Port", "8443")
 			req.Header.Set("X-Real-IP", "203.0.113.9")
+			req.Header.Set("X-Original-URL", "/ecp/")
+			req.Header.Set("X-Rewrite-URL", "/owa/")
+			req.Header.Set("X-HTTP-Method-Override", "DELETE")
 			req.Header.Set("Proxy-Authorization", "Basic c2VjcmV0")
 			req.Header.Set("Connection", "keep-alive, X-Drop-Me")
 			req.Header.Set("X-Drop-Me", "hop")
@@ -262,6 +265,7 @@ func relayIntact(t *testing.T, h2 bool) {
 				"User-Agent": "Android-Mail/2024", "X-Custom": "kept",
 				"X-Forwarded-For": "", "X-Forwarded-Host": "", "X-Forwarded-Proto": "", "Forwarded": "",
 				"X-Forwarded-Server": "", "X-Forwarded-Port": "", "X-Real-Ip": "",
+				"X-Original-Url": "", "X-Rewrite-Url": "", "X-Http-Method-Override": "",
 				"Proxy-Authorization": "", "X-Drop-Me": "",
 			} {
 				if got := g.Header.Get(k); got != want {
@@ -576,5 +580,56 @@ func TestUpgradeRefused(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 400 || len(up.requests()) != 0 {
 		t.Errorf("upgrade = %d, upstream saw %d requests; want 400 and none", resp.StatusCode, len(up.requests()))
+	}
+}
+
+// TestConnectionBoundAuthNotShared plays an IIS upstream that ties an NTLM
+// login to its TCP connection and serves later requests on that
+// connection as the logged-in user. Through the proxy, a client without
+// credentials after an NTLM client must get the challenge, not the NTLM
+// user's answer; and the challenge offers Basic only.
+func TestConnectionBoundAuthNotShared(t *testing.T) {
+	var mu sync.Mutex
+	loggedIn := map[string]bool{} // upstream connection (client address) -> NTLM login done
+	up := startUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		if strings.HasPrefix(r.Header.Get("Authorization"), "NTLM ") {
+			loggedIn[r.RemoteAddr] = true
+		}
+		if loggedIn[r.RemoteAddr] {
+			io.WriteString(w, "settings of the NTLM user")
+			return
+		}
+		w.Header().Add("WWW-Authenticate", "NTLM")
+		w.Header().Add("WWW-Authenticate", "Negotiate")
+		w.Header().Add("WWW-Authenticate", `Basic realm="exchange"`)
+		w.WriteHeader(http.StatusUnauthorized)
+	})
+	front, _ := startProxy(t, up.URL(), pool(up), Options{})
+	post := func(auth string) (int, string, []string) {
+		req, _ := http.NewRequest("POST", front.URL+"/autodiscover/autodiscover.xml", strings.NewReader("<x/>"))
+		if auth != "" {
+			req.Header.Set("Authorization", auth)
+		}
+		resp, err := front.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b), resp.Header.Values("WWW-Authenticate")
+	}
+	if code, body, _ := post("NTLM TlRMTVNTUAADAAAA"); code != 200 || body != "settings of the NTLM user" {
+		t.Fatalf("NTLM client: %d %q", code, body)
+	}
+	for i := 0; i < 5; i++ {
+		code, body, offers := post("")
+		if code != http.StatusUnauthorized {
+			t.Fatalf("client without credentials got %d %q: another client's NTLM login leaked", code, body)
+		}
+		if len(offers) != 1 || offers[0] != `Basic realm="exchange"` {
+			t.Errorf("challenge %q, want only the Basic offer", offers)
+		}
 	}
 }

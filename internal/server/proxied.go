@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/autodiscover-go/autodiscover/internal/directory"
+	"github.com/autodiscover-go/autodiscover/internal/proxy"
 )
 
 // routeProxy hands r to the proxy of its domain when the Host header or
@@ -29,17 +30,17 @@ func (s *Server) routeProxy(w http.ResponseWriter, r *http.Request) bool {
 			sni = r.TLS.ServerName
 		}
 	}
-	proxy := func(name string) (http.Handler, string) {
+	proxyFor := func(name string) (http.Handler, string) {
 		if d, ok := st.Domains.ForHost(name); ok {
 			return st.Proxies[d.Name], d.Name
 		}
 		return nil, ""
 	}
-	h, domain := proxy(host)
+	h, domain := proxyFor(host)
 	if h == nil && (sni == "" || sni == host) {
 		return false
 	}
-	if hs, _ := proxy(sni); h == nil && hs == nil {
+	if hs, _ := proxyFor(sni); h == nil && hs == nil {
 		return false // neither names a proxied domain: native behaviour
 	}
 	if sni != "" && sni != host {
@@ -48,7 +49,31 @@ func (s *Server) routeProxy(w http.ResponseWriter, r *http.Request) bool {
 		return true
 	}
 	setDomain(r, domain)
-	setOutcome(r, "proxied")
-	h.ServeHTTP(w, r)
+	if _, ok := proxy.Route(r.URL); !ok {
+		setOutcome(r, "refused_path") // answered 404 by the proxy, never relayed
+		h.ServeHTTP(w, r)
+		return true
+	}
+	sw := &statusWriter{ResponseWriter: w}
+	h.ServeHTTP(sw, r)
+	setOutcome(r, proxiedOutcome(r, sw.status))
 	return true
+}
+
+// proxiedOutcome names what became of a relayed request, for the access
+// log: monitoring must tell refused and failed requests from relayed ones.
+func proxiedOutcome(r *http.Request, status int) string {
+	switch {
+	case status == 0 && r.Context().Err() != nil:
+		return "client_gone"
+	case status == http.StatusMethodNotAllowed, status == http.StatusBadRequest:
+		return "refused"
+	case status == http.StatusRequestEntityTooLarge:
+		return "body_too_large"
+	case status == http.StatusBadGateway:
+		return "upstream_failed"
+	case status == http.StatusGatewayTimeout:
+		return "upstream_timeout"
+	}
+	return "proxied"
 }

@@ -2,6 +2,7 @@ package server
 
 import (
 	"crypto/tls"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -72,5 +73,43 @@ func TestRouteProxied(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), "outcome=proxied") || !strings.Contains(logs.String(), "domain=workmail.tld") {
 		t.Errorf("access log lacks the proxied requests:\n%s", logs)
+	}
+}
+
+// TestProxiedOutcomes: the access log tells relayed requests from refused
+// and failed ones, with the final status.
+func TestProxiedOutcomes(t *testing.T) {
+	st := testState(t)
+	st.Domains = settings.NewDomains(append(st.Domains.All(), &settings.Domain{Name: "workmail.tld"}))
+	st.Proxies = map[string]http.Handler{"workmail.tld": http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusContinue)
+		var code int
+		fmt.Sscan(r.Header.Get("X-Status"), &code)
+		w.WriteHeader(code)
+	})}
+	logs := &testenv.Buffer{}
+	https := New(st, Options{Logger: slog.New(slog.NewTextHandler(logs, nil))}).HTTPSHandler()
+	for _, tc := range []struct {
+		path    string
+		status  int
+		outcome string
+	}{
+		{"/autodiscover/autodiscover.xml", 401, "proxied"},
+		{"/autodiscover/autodiscover.xml", 200, "proxied"},
+		{"/autodiscover/autodiscover.xml", 502, "upstream_failed"},
+		{"/autodiscover/autodiscover.xml", 504, "upstream_timeout"},
+		{"/autodiscover/autodiscover.xml", 413, "body_too_large"},
+		{"/autodiscover/autodiscover.xml", 405, "refused"},
+		{"/autodiscover/autodiscover.json?@evil.example/mapi/nspi", 404, "refused_path"},
+		{"/ecp/", 404, "refused_path"},
+	} {
+		r := httptest.NewRequest("POST", "https://autodiscover.workmail.tld"+tc.path, nil)
+		r.Header.Set("X-Status", fmt.Sprint(tc.status))
+		https.ServeHTTP(httptest.NewRecorder(), r)
+		lines := strings.Split(strings.TrimSpace(logs.String()), "\n")
+		last := lines[len(lines)-1]
+		if !strings.Contains(last, fmt.Sprintf("status=%d ", tc.status)) || !strings.Contains(last, "outcome="+tc.outcome) {
+			t.Errorf("%s with %d: log line %q, want status=%d outcome=%s", tc.path, tc.status, last, tc.status, tc.outcome)
+		}
 	}
 }
