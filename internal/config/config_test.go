@@ -240,3 +240,13 @@ domains: [{name: a.example}]
 		}
 	}
 }
+
+func TestCredentialsInURLNotRepeated(t *testing.T) {
+	_, err := Parse([]byte("domains:\n  - {name: a.example, mode: proxy, upstream: \"https://user:s3cr3t@up.example/autodiscover/autodiscover.xml\"}\n"), "f.yaml")
+	if err == nil || !strings.Contains(err.Error(), "must not carry credentials") {
+		t.Fatalf("Parse = %v, want the credentials refused", err)
+	}
+	if strings.Contains(err.Error(), "s3cr3t") || strings.Contains(err.Error(), "user:") {
+		t.Errorf("the message repeats the credentials: %v", err)
+	}
+}

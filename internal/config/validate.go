@@ -216,7 +216,9 @@ func (v *validator) httpsURL(path, raw string) *url.URL {
 		v.addf(path, "%q must be an absolute https:// URL", raw)
 		return nil
 	case u.User != nil:
-		v.addf(path, "%q must not carry credentials", raw)
+		// Say where, never what: the message must not repeat a password.
+		u.User = nil
+		v.addf(path, "%q must not carry credentials (user:password@): remove them from the URL", u.Redacted())
 		return nil
 	}
 	return u
