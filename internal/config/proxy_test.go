@@ -111,7 +111,7 @@ domains:
 `, []string{
 			"5: domains[0].workmail_region: \"us-east1\" is not an AWS region",
 			"8: domains[1].upstream: \"http://up.example/autodiscover/autodiscover.xml\" must be an absolute https:// URL",
-			"11: domains[2].upstream: \"https://user:pw@up.example/\" must not carry credentials",
+			"11: domains[2].upstream: \"https://up.example/\" must not carry credentials",
 			"14: domains[3].upstream: \"https://up.example/owa/?x=1\" must not carry a query",
 			"14: domains[3].upstream: path \"/owa/\" must be /autodiscover/autodiscover.xml",
 			"17: domains[4].upstream: path \"/x\"",

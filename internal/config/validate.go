@@ -218,7 +218,7 @@ func (v *validator) httpsURL(path, raw string) *url.URL {
 	case u.User != nil:
 		// Say where, never what: the message must not repeat a password.
 		u.User = nil
-		v.addf(path, "%q must not carry credentials (user:password@): remove them from the URL", u.Redacted())
+		v.addf(path, "%q must not carry credentials (a user name or password): remove them from the URL", u.Redacted())
 		return nil
 	}
 	return u
