@@ -130,3 +130,22 @@ users:
 		t.Errorf("warned about company.tld, which the certificate names:\n%s", logs)
 	}
 }
+
+func TestCheckConfig(t *testing.T) {
+	code, out, errOut := runCmd(t, "", "serve", "--check-config")
+	if code != 0 || !strings.Contains(out, "configuration OK: (demo)") || !strings.Contains(out, "domains: 1 native, 0 proxied") || !strings.Contains(out, "users: 1") {
+		t.Errorf("demo --check-config = %d %q %q", code, out, errOut)
+	}
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.yaml")
+	os.WriteFile(good, []byte("domains:\n  - {name: company.tld, mode: proxy, workmail_region: us-east-1}\n  - {name: other.tld, activesync_url: https://m.other.tld/Microsoft-Server-ActiveSync}\nacme:\n  names: [autodiscover.company.tld]\n"), 0o600)
+	code, out, errOut = runCmd(t, "", "serve", "--config", good, "--check-config")
+	if code != 0 || !strings.Contains(out, "domains: 1 native, 1 proxied") || !strings.Contains(out, "ACME names: autodiscover.company.tld") {
+		t.Errorf("--check-config = %d %q %q", code, out, errOut)
+	}
+	bad := filepath.Join(dir, "bad.yaml")
+	os.WriteFile(bad, []byte("domains:\n  - {name: company.tld, imap: {host: x, port: 0}}\n"), 0o600)
+	if code, _, errOut := runCmd(t, "", "serve", "--config", bad, "--check-config"); code != 1 || !strings.Contains(errOut, "domains[0].imap.port") {
+		t.Errorf("bad --check-config = %d %q", code, errOut)
+	}
+}

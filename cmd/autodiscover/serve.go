@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -64,6 +65,7 @@ type serveFlags struct {
 	stateDir  string
 	logLevel  string
 	logFormat string
+	check     bool
 }
 
 func runServe(ctx context.Context, args []string, e env) int {
@@ -76,6 +78,7 @@ func runServe(ctx context.Context, args []string, e env) int {
 	fs.StringVar(&f.stateDir, "state-dir", "", "state `directory`: the ACME cache, or the demo's files (default: state_dir of the configuration, $STATE_DIRECTORY, $XDG_STATE_HOME/autodiscover, /var/lib/autodiscover as root; demo $XDG_STATE_HOME/autodiscover/demo)")
 	fs.StringVar(&f.logLevel, "log-level", "", "log `level`: debug, info, warn, error (default from the configuration, else info)")
 	fs.StringVar(&f.logFormat, "log-format", "", "log `format`: text or json (default from the configuration, else text)")
+	fs.BoolVar(&f.check, "check-config", false, "check the configuration (and read its certificate files), print a summary and exit: 0 when it is good")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), serveUsage)
 		fs.PrintDefaults()
@@ -89,6 +92,13 @@ func runServe(ctx context.Context, args []string, e env) int {
 	if fs.NArg() > 0 {
 		fmt.Fprintf(e.stderr, "autodiscover serve: unexpected argument %q\n", fs.Arg(0))
 		return exitUsage
+	}
+	if f.check {
+		if err := checkConfig(f, e); err != nil {
+			fmt.Fprintf(e.stderr, "autodiscover serve: %v\n", err)
+			return exitFailure
+		}
+		return exitOK
 	}
 	if err := serve(ctx, f, e); err != nil {
 		fmt.Fprintf(e.stderr, "autodiscover serve: %v\n", err)
@@ -510,4 +520,59 @@ func (a *app) warnUncovered(st *server.State) {
 				"domain", d.Name, "names", d.Name+", autodiscover."+d.Name)
 		}
 	}
+}
+
+// checkConfig reads the configuration as serve would, without binding a
+// port or asking a CA for anything, and prints what it found.
+func checkConfig(f serveFlags, e env) error {
+	a := &app{flags: f, e: e}
+	cfg, err := a.loadConfig()
+	if err != nil {
+		return err
+	}
+	var native, proxied int
+	domains := make([]*settings.Domain, 0, len(cfg.Domains))
+	for _, d := range cfg.Domains {
+		if d.Mode == config.ModeProxy {
+			proxied++
+		} else {
+			native++
+		}
+		domains = append(domains, domainSettings(d, "443"))
+	}
+	dir, err := fileDirectory(cfg, settings.NewDomains(domains))
+	if err != nil {
+		return err
+	}
+	var pairs []certs.Pair
+	for _, c := range cfg.TLS.Certificates {
+		pairs = append(pairs, certs.Pair{CertFile: c.CertFile, KeyFile: c.KeyFile})
+	}
+	var store certs.Store
+	if len(pairs) > 0 {
+		dflt := cfg.TLS.DefaultCertificate
+		if cfg.ACME != nil && slices.Contains(cfg.ACME.Names, dflt) {
+			dflt = "" // an ACME name: served from the CA's certificate
+		}
+		if err := store.Load(pairs, dflt); err != nil {
+			return fmt.Errorf("certificates: %w", err)
+		}
+	}
+	fmt.Fprintf(e.stdout, "configuration OK: %s\n  domains: %d native, %d proxied\n  users: %d\n  certificate files: %d (names: %s)\n",
+		firstNonEmpty(f.config, "(demo)"), native, proxied, dir.Len(), len(pairs), strings.Join(sortedNames(store.Names()), ", "))
+	if cfg.ACME != nil {
+		fmt.Fprintf(e.stdout, "  ACME names: %s\n", strings.Join(cfg.ACME.Names, ", "))
+	}
+	if amb := dir.Ambiguous(); len(amb) > 0 {
+		fmt.Fprintf(e.stdout, "  warning: login names claimed by more than one user (nobody logs in with them): %s\n", strings.Join(amb, ", "))
+	}
+	if kinds := dir.HashParameters(); len(kinds) > 1 {
+		fmt.Fprintf(e.stdout, "  warning: password hashes differ in algorithm or cost (response times differ between users): %v\n", kinds)
+	}
+	return nil
+}
+
+func sortedNames(names []string) []string {
+	slices.Sort(names)
+	return names
 }
