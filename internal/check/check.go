@@ -206,7 +206,7 @@ func (x *run) host(ctx context.Context, host string, root bool) {
 		x.add("tls "+host, x.problem(), "certificate expired on "+info.NotAfter.Format(time.DateOnly), "renew the certificate")
 		return
 	case left < 14*24*time.Hour:
-		x.add("tls "+host, Warn, fmt.Sprintf("certificate expires in %d days (%s)", int(left.Hours()/24), info.NotAfter.Format(time.DateOnly)), "renew the certificate")
+		x.add("tls "+host, Warn, "certificate expires "+expiresIn(left)+" ("+info.NotAfter.Format(time.DateOnly)+")", "renew the certificate")
 	default:
 		x.add("tls "+host, Pass, fmt.Sprintf("trusted %s certificate for %s, expires %s", info.Version, strings.Join(info.DNSNames, ", "), info.NotAfter.Format(time.DateOnly)), "")
 	}
@@ -440,6 +440,21 @@ func dnsErr(err error) string {
 		return " (" + err.Error() + ")"
 	}
 	return ""
+}
+
+// expiresIn words a time left: "in 5 days", "in 1 day", and in hours
+// below two days ("in 47 hours", "in 1 hour", "within the hour").
+func expiresIn(left time.Duration) string {
+	switch h := int(left.Hours()); {
+	case h < 1:
+		return "within the hour"
+	case h == 1:
+		return "in 1 hour"
+	case h < 48:
+		return fmt.Sprintf("in %d hours", h)
+	default:
+		return fmt.Sprintf("in %d days", h/24)
+	}
 }
 
 func firstLine(err error) string {

@@ -26,6 +26,23 @@ func settings() *testenv.AutoDiscover {
 
 // TestVerdicts pins the WARN/FAIL rules: a fault that clients get past is a
 // WARN, the same fault with nothing behind it a FAIL.
+func TestExpiresIn(t *testing.T) {
+	for _, tt := range []struct {
+		left time.Duration
+		want string
+	}{
+		{30 * time.Minute, "within the hour"},
+		{time.Hour + time.Minute, "in 1 hour"},
+		{47 * time.Hour, "in 47 hours"},
+		{48 * time.Hour, "in 2 days"},
+		{10*24*time.Hour + time.Hour, "in 10 days"},
+	} {
+		if got := expiresIn(tt.left); got != tt.want {
+			t.Errorf("expiresIn(%v) = %q, want %q", tt.left, got, tt.want)
+		}
+	}
+}
+
 func TestPublicSuffixNotProbed(t *testing.T) {
 	dns := testenv.StartDNS(t)
 	r := Run(context.Background(), Options{Email: "someone@co.uk", Client: &autodiscover.Client{Resolver: dns.Resolver()}})
@@ -57,6 +74,9 @@ func TestVerdicts(t *testing.T) {
 		{"certificate expiring in 10 days", func(t *testing.T, ca *testenv.CA, dns *testenv.DNS, o map[string]string) {
 			o["autodiscover.company.tld:443"] = testenv.StartHTTPS(t, ca.Issue(t, time.Now().Add(10*24*time.Hour+time.Hour), "autodiscover.company.tld"), settings()).Addr
 		}, false, []want{{"tls autodiscover.company.tld", Warn, "certificate expires in 10 days"}}},
+		{"certificate expiring in 47 hours", func(t *testing.T, ca *testenv.CA, dns *testenv.DNS, o map[string]string) {
+			o["autodiscover.company.tld:443"] = testenv.StartHTTPS(t, ca.Issue(t, time.Now().Add(47*time.Hour+30*time.Minute), "autodiscover.company.tld"), settings()).Addr
+		}, false, []want{{"tls autodiscover.company.tld", Warn, "certificate expires in 47 hours ("}}},
 		{"SRV records: port 80 and a foreign target", func(t *testing.T, ca *testenv.CA, dns *testenv.DNS, o map[string]string) {
 			o["autodiscover.company.tld:443"] = testenv.StartHTTPS(t, ca.Issue(t, time.Time{}, "autodiscover.company.tld"), settings()).Addr
 			dns.Add(t, "_autodiscover._tcp.company.tld. 60 IN SRV 0 0 80 web.company.tld.",
