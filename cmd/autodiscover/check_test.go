@@ -248,6 +248,33 @@ func TestRecordsCommand(t *testing.T) {
 	}
 }
 
+// TestRecordsRefusesBadInput: bad targets, TTLs and domains exit 2 with
+// a message and print no record.
+func TestRecordsRefusesBadInput(t *testing.T) {
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"company.tld", "--target", "bad host!"}, `target "bad host!" is not a valid host name`},
+		{[]string{"company.tld", "--target", "x.example;rm"}, `target "x.example;rm" is not a valid host name`},
+		{[]string{"company.tld", "--target", "127.0.0.1:443"}, "without the port"},
+		{[]string{"company.tld", "--target", "x.example.\nevil.company.tld. 60 IN A 192.0.2.66"}, "line break"},
+		{[]string{"company.tld", "--target", "x.example", "--ttl", "-5"}, "--ttl -5: want 1 to 2147483647 seconds"},
+		{[]string{"company.tld", "--target", "x.example", "--ttl", "0"}, "--ttl 0: want 1 to"},
+		{[]string{"co.uk", "--target", "x.example"}, "co.uk is a public suffix"},
+	}
+	for _, tt := range tests {
+		code, out, errOut := runClient(t, "", nil, append([]string{"records"}, tt.args...)...)
+		if code != 2 || out != "" || !strings.Contains(errOut, tt.want) {
+			t.Errorf("records %q: exit %d, stdout %q, stderr %q; want 2, nothing, and %q", tt.args, code, out, errOut, tt.want)
+		}
+	}
+	if code, out, _ := runClient(t, "", nil, "records", "company.tld", "--target", "2001:db8::10", "--ttl", "300"); code != 0 ||
+		!strings.Contains(out, "autodiscover.company.tld. 300 IN AAAA 2001:db8::10\n") {
+		t.Errorf("IPv6 target: exit %d\n%s", code, out)
+	}
+}
+
 func dcWriteFile(t *testing.T, path, content string) {
 	t.Helper()
 	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {

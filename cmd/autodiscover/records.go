@@ -48,6 +48,10 @@ Flags:
 		fs.Usage()
 		return exitUsage
 	}
+	if *ttl < 1 || *ttl > records.MaxTTL {
+		fmt.Fprintf(e.stderr, "autodiscover records: --ttl %d: want 1 to %d seconds\n", *ttl, records.MaxTTL)
+		return exitUsage
+	}
 	in := records.Input{Domain: pos[0], Target: *target, TTL: *ttl}
 	if *configPath != "" {
 		f, err := loadDomains(*configPath)

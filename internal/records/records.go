@@ -7,6 +7,9 @@ import (
 	"fmt"
 	"net"
 	"strings"
+
+	"golang.org/x/net/idna"
+	"golang.org/x/net/publicsuffix"
 )
 
 // Record is one DNS resource record.
@@ -40,23 +43,68 @@ type Input struct {
 	Target string
 	// IMAP, POP3 and SMTP, when set, add RFC 6186 / 8314 SRV records.
 	IMAP, POP3, SMTP *Server
-	// TTL of every record; 0: 3600.
+	// TTL of every record, in seconds (1 to 2147483647); 0: 3600.
 	TTL int
+}
+
+// MaxTTL is the largest TTL a record may have (RFC 2181 §8).
+const MaxTTL = 1<<31 - 1
+
+// hostName returns name in lower case, as IDNA A-labels, without the
+// trailing dot, or an error when it is not a DNS host name (letters,
+// digits and hyphens, labels of 1 to 63 characters).
+func hostName(what, name string) (string, error) {
+	n := strings.TrimSuffix(strings.TrimSpace(name), ".")
+	if strings.ContainsAny(name, "\r\n\t") {
+		return "", fmt.Errorf("records: %s %q contains a line break or a tab", what, name)
+	}
+	if _, port, err := net.SplitHostPort(n); err == nil {
+		return "", fmt.Errorf("records: %s %q has a port (%s): DNS records name a host; give it without the port", what, name, port)
+	}
+	a, err := idna.Lookup.ToASCII(n)
+	if err != nil || a == "" || len(a) > 253 {
+		return "", fmt.Errorf("records: %s %q is not a valid host name", what, name)
+	}
+	for _, label := range strings.Split(a, ".") {
+		ok := len(label) > 0 && len(label) <= 63 && label[0] != '-' && label[len(label)-1] != '-'
+		for i := 0; ok && i < len(label); i++ {
+			c := label[i]
+			ok = c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-'
+		}
+		if !ok {
+			return "", fmt.Errorf("records: %s %q is not a valid host name (letters, digits and hyphens only)", what, name)
+		}
+	}
+	return strings.ToLower(a), nil
 }
 
 // For returns the records, or an error for an unusable input.
 func For(in Input) ([]Record, error) {
-	domain := strings.ToLower(strings.TrimSuffix(strings.TrimSpace(in.Domain), "."))
-	target := strings.ToLower(strings.TrimSuffix(strings.TrimSpace(in.Target), "."))
-	if domain == "" || strings.ContainsAny(domain, " /@:") {
-		return nil, fmt.Errorf("records: invalid domain %q", in.Domain)
-	}
-	if target == "" {
+	if strings.TrimSpace(in.Target) == "" {
 		return nil, fmt.Errorf("records: no target host")
 	}
+	domain, err := hostName("domain", in.Domain)
+	if err != nil {
+		return nil, err
+	}
+	if net.ParseIP(domain) != nil {
+		return nil, fmt.Errorf("records: domain %q is an IP address, not a domain", in.Domain)
+	}
+	if ps, _ := publicsuffix.PublicSuffix(domain); ps == domain {
+		return nil, fmt.Errorf("records: %s is a public suffix, not a mail domain", domain)
+	}
+	target := strings.ToLower(strings.TrimSuffix(strings.TrimSpace(in.Target), "."))
+	if net.ParseIP(target) == nil {
+		if target, err = hostName("target", in.Target); err != nil {
+			return nil, err
+		}
+	}
 	ttl := in.TTL
-	if ttl <= 0 {
+	switch {
+	case ttl == 0:
 		ttl = 3600
+	case ttl < 0 || ttl > MaxTTL:
+		return nil, fmt.Errorf("records: TTL %d: want 1 to %d seconds", ttl, MaxTTL)
 	}
 	ad := "autodiscover." + domain + "."
 	var out []Record

@@ -41,6 +41,22 @@ func TestFor(t *testing.T) {
 		{"target is the record itself", Input{Domain: "company.tld", Target: "autodiscover.company.tld"}, nil, true},
 		{"no target", Input{Domain: "company.tld"}, nil, true},
 		{"bad domain", Input{Domain: "user@company.tld", Target: "x.example"}, nil, true},
+		{"IDN domain and target", Input{Domain: "bücher.example", Target: "ad.bücher.example"}, []string{
+			"autodiscover.xn--bcher-kva.example. 3600 IN CNAME ad.xn--bcher-kva.example.",
+			"_autodiscover._tcp.xn--bcher-kva.example. 3600 IN SRV 0 0 443 ad.xn--bcher-kva.example.",
+		}, false},
+		{"target with a space and !", Input{Domain: "company.tld", Target: "bad host!"}, nil, true},
+		{"target with a semicolon", Input{Domain: "company.tld", Target: "x.example;rm"}, nil, true},
+		{"target with a port", Input{Domain: "company.tld", Target: "127.0.0.1:443"}, nil, true},
+		{"name target with a port", Input{Domain: "company.tld", Target: "ad.example.net:443"}, nil, true},
+		{"target with a newline", Input{Domain: "company.tld", Target: "x.example.\nevil.company.tld. 60 IN A 192.0.2.66"}, nil, true},
+		{"domain with a newline", Input{Domain: "company.tld\nx", Target: "x.example"}, nil, true},
+		{"label starting with a hyphen", Input{Domain: "company.tld", Target: "-x.example"}, nil, true},
+		{"public suffix", Input{Domain: "co.uk", Target: "x.example"}, nil, true},
+		{"TLD", Input{Domain: "com", Target: "x.example"}, nil, true},
+		{"IP domain", Input{Domain: "192.0.2.1", Target: "x.example"}, nil, true},
+		{"negative TTL", Input{Domain: "company.tld", Target: "x.example", TTL: -5}, nil, true},
+		{"TTL too large", Input{Domain: "company.tld", Target: "x.example", TTL: 1 << 31}, nil, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
