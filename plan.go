@@ -2,6 +2,7 @@ package autodiscover
 
 import (
 	"fmt"
+	"net"
 	"net/mail"
 	"strings"
 
@@ -37,11 +38,20 @@ func splitAddress(email string) (local, domain string, err error) {
 	if perr != nil || domain == "" || strings.HasPrefix(domain, "[") {
 		return "", "", fmt.Errorf("%w: %q has no valid domain", ErrInvalidAddress, email)
 	}
+	if net.ParseIP(domain) != nil {
+		return "", "", fmt.Errorf("%w: %s is an IP address, not a domain", ErrInvalidAddress, domain)
+	}
 	if registrable(domain) == "" {
 		return "", "", fmt.Errorf("%w: %q is a public suffix, not a mail domain", ErrInvalidAddress, domain)
 	}
 	return local, domain, nil
 }
+
+// SplitAddress returns the local part and the normalised domain (lower
+// case, IDNA A-labels, no trailing dot) of an e-mail address, as Discover
+// reads it; the error wraps ErrInvalidAddress (not user@domain, an IP
+// address or a public suffix as the domain).
+func SplitAddress(email string) (local, domain string, err error) { return splitAddress(email) }
 
 // plan returns the candidates for a domain in the documented order
 // (PROTOCOL.md §5.2, §5.9): the SCP URLs, https://DOMAIN,

@@ -39,6 +39,7 @@ func TestSplitAddress(t *testing.T) {
 		{"Name <a@company.tld>", "", false},
 		{"company.tld", "", false},
 		{"a@[127.0.0.1]", "", false},
+		{"a@127.0.0.1", "", false},
 		{"", "", false},
 	}
 	for _, tt := range tests {
@@ -46,7 +47,7 @@ func TestSplitAddress(t *testing.T) {
 		if tt.ok && (err != nil || domain != tt.domain) {
 			t.Errorf("splitAddress(%q) = %q, %v; want %q", tt.email, domain, err, tt.domain)
 		}
-		if !tt.ok && !errors.Is(err, ErrInvalidAddress) {
+		if !tt.ok && (!errors.Is(err, ErrInvalidAddress) || tt.email == "a@127.0.0.1" && !strings.Contains(err.Error(), "an IP address, not a domain")) {
 			t.Errorf("splitAddress(%q) = %q, %v; want ErrInvalidAddress", tt.email, domain, err)
 		}
 	}

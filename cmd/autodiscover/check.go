@@ -56,6 +56,10 @@ Flags:
 		fs.Usage()
 		return exitUsage
 	}
+	if err := validAddress(pos[0]); err != nil {
+		fmt.Fprintf(e.stderr, "autodiscover check: %v\n", err)
+		return exitUsage
+	}
 	in := newInput(e)
 	c, opts, err := cf.setup(e, in)
 	if err != nil {

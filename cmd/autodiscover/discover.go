@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/url"
 	"os"
 	"strings"
 	"sync"
@@ -57,6 +58,10 @@ Flags:
 		return exitUsage
 	}
 	email := pos[0]
+	if err := validAddress(email); err != nil {
+		fmt.Fprintf(e.stderr, "autodiscover discover: %v\n", err)
+		return exitUsage
+	}
 	in := newInput(e)
 	c, opts, err := cf.setup(e, in)
 	if err != nil {
@@ -82,6 +87,20 @@ Flags:
 		return exitFailure
 	}
 	return exitOK
+}
+
+// validAddress refuses what is not an e-mail address of a mail domain,
+// before anything is sent.
+func validAddress(email string) error {
+	if !strings.Contains(email, "@") {
+		return fmt.Errorf("%q: want an e-mail address (user@%s)", email, strings.TrimPrefix(email, "@"))
+	}
+	_, _, err := autodiscover.SplitAddress(email)
+	if err != nil {
+		// Without the "autodiscover: invalid e-mail address: " prefix.
+		return errors.New(strings.TrimPrefix(err.Error(), autodiscover.ErrInvalidAddress.Error()+": "))
+	}
+	return nil
 }
 
 // printResult writes the human-readable answer.
@@ -204,6 +223,24 @@ func (f *clientFlags) setup(e env, in *input) (*autodiscover.Client, *autodiscov
 	if !ok {
 		return nil, nil, fmt.Errorf("--schema %q: want outlook or mobilesync", f.schema)
 	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+		zero bool // 0 allowed
+	}{{"--timeout", f.timeout, false}, {"--attempt-timeout", f.attemptTimeout, false}, {"--grace", f.grace, true}} {
+		if d.v < 0 || d.v == 0 && !d.zero {
+			want := "a positive duration such as 30s"
+			if d.zero {
+				want = "0 or a positive duration such as 2s"
+			}
+			return nil, nil, fmt.Errorf("%s %v: want %s", d.name, d.v, want)
+		}
+	}
+	for _, h := range f.allow {
+		if err := validHostFlag(h); err != nil {
+			return nil, nil, err
+		}
+	}
 	c := &autodiscover.Client{Timeout: f.timeout, AttemptTimeout: f.attemptTimeout, Grace: f.grace, AllowedHosts: f.allow,
 		DisableNTLM: f.noNTLM}
 	if f.grace == 0 {
@@ -221,9 +258,9 @@ func (f *clientFlags) setup(e env, in *input) (*autodiscover.Client, *autodiscov
 		c.TLSConfig = &tls.Config{RootCAs: pool}
 	}
 	if f.dns != "" {
-		addr := f.dns
-		if _, _, err := net.SplitHostPort(addr); err != nil {
-			addr = net.JoinHostPort(strings.Trim(addr, "[]"), "53")
+		addr, err := parseDNSServer(f.dns)
+		if err != nil {
+			return nil, nil, err
 		}
 		c.Resolver = &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
 			var d net.Dialer
@@ -262,8 +299,13 @@ func (f *clientFlags) password(e env, in *input) (string, error) {
 	switch {
 	case f.passwordStdin:
 		line, err := in.line()
-		if err != nil && line == "" {
+		switch {
+		case err != nil && line == "" && errors.Is(err, io.EOF):
+			return "", errors.New("--password-stdin: no password on standard input")
+		case err != nil && line == "":
 			return "", fmt.Errorf("--password-stdin: %w", err)
+		case line == "":
+			return "", errors.New("--password-stdin: the first line of standard input is empty: no password")
 		}
 		return line, nil
 	case e.getenv("AUTODISCOVER_PASSWORD") != "":
@@ -275,6 +317,49 @@ func (f *clientFlags) password(e env, in *input) (string, error) {
 		return pw, err
 	}
 	return "", nil
+}
+
+// parseDNSServer reads --dns: an IP address, optionally with a port
+// (ADDR, ADDR:PORT, [IPv6]:PORT, or a bare IPv6 address), into ADDR:PORT.
+func parseDNSServer(s string) (string, error) {
+	host, port := s, "53"
+	if h, p, err := net.SplitHostPort(s); err == nil {
+		host, port = h, p
+	} else if strings.HasPrefix(s, "[") && strings.HasSuffix(s, "]") {
+		host = s[1 : len(s)-1]
+	}
+	if net.ParseIP(host) == nil {
+		return "", fmt.Errorf("--dns %q: want the IP address of a DNS server, optionally with :PORT (IPv6 in brackets: [2001:db8::53]:53)", s)
+	}
+	if !validPort(port) {
+		return "", fmt.Errorf("--dns %q: bad port %q", s, port)
+	}
+	return net.JoinHostPort(host, port), nil
+}
+
+// validPort reports whether p is a port number 1-65535 written plainly.
+func validPort(p string) bool {
+	var n int
+	_, err := fmt.Sscanf(p, "%d", &n)
+	return err == nil && n > 0 && n <= 65535 && fmt.Sprint(n) == p
+}
+
+// validHostFlag refuses a --allow-redirect-to value that is not a host
+// name (a URL, a host:port).
+func validHostFlag(h string) error {
+	if strings.Contains(h, "://") || strings.ContainsAny(h, "/:") {
+		hint := ""
+		if u, err := url.Parse(h); err == nil && u.Hostname() != "" {
+			hint = ": give the host name alone, " + u.Hostname()
+		} else if host, _, err := net.SplitHostPort(h); err == nil && host != "" {
+			hint = ": give the host name alone, " + host
+		}
+		return fmt.Errorf("--allow-redirect-to %q: want a host name, not a URL or host:port%s", h, hint)
+	}
+	if h == "" || strings.ContainsAny(h, " \t\r\n@?#") {
+		return fmt.Errorf("--allow-redirect-to %q: want a host name", h)
+	}
+	return nil
 }
 
 // parseResolve reads HOST:PORT:ADDR[:PORT2] into the override key
@@ -306,11 +391,13 @@ func parseResolve(s string) (from, to string, err error) {
 		addr, port2 = a, p
 	}
 	if net.ParseIP(addr) == nil {
+		if strings.Count(rest, ":") > 2 && !strings.Contains(rest, "[") {
+			return "", "", fmt.Errorf("--resolve %q: put an IPv6 address in brackets: %s:%s:[%s]", s, host, port, strings.TrimPrefix(rest, port+":"))
+		}
 		return "", "", fmt.Errorf("--resolve %q: %q is not an IP address", s, addr)
 	}
 	for _, p := range []string{port, port2} {
-		var n int
-		if _, err := fmt.Sscanf(p, "%d", &n); err != nil || n <= 0 || n > 65535 || fmt.Sprint(n) != p {
+		if !validPort(p) {
 			return "", "", fmt.Errorf("--resolve %q: bad port %q", s, p)
 		}
 	}

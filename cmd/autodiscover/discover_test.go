@@ -198,6 +198,21 @@ func TestDiscoverUsage(t *testing.T) {
 		{[]string{"check", "--help"}, 0, "Usage: autodiscover check"},
 		{[]string{"records", "--help"}, 0, "Usage: autodiscover records"},
 		{[]string{"records", "company.tld"}, 2, "--target"},
+		// Bad flag values and addresses: exit 2 before anything is sent.
+		{[]string{"discover", "--dns", "bogus:xx", "a@company.tld"}, 2, `--dns "bogus:xx": want the IP address of a DNS server`},
+		{[]string{"discover", "--dns", "127.0.0.1:0", "a@company.tld"}, 2, `--dns "127.0.0.1:0": bad port "0"`},
+		{[]string{"check", "--timeout", "-1s", "a@company.tld"}, 2, "--timeout -1s: want a positive duration"},
+		{[]string{"discover", "--timeout", "0", "a@company.tld"}, 2, "--timeout 0s: want a positive duration"},
+		{[]string{"discover", "--attempt-timeout", "-5s", "a@company.tld"}, 2, "--attempt-timeout -5s"},
+		{[]string{"discover", "--grace", "-1s", "a@company.tld"}, 2, "--grace -1s: want 0 or a positive duration"},
+		{[]string{"discover", "--allow-redirect-to", "https://x/", "a@company.tld"}, 2, `--allow-redirect-to "https://x/": want a host name, not a URL or host:port: give the host name alone, x`},
+		{[]string{"check", "--allow-redirect-to", "ad.hoster.example:443", "a@company.tld"}, 2, "give the host name alone, ad.hoster.example"},
+		{[]string{"discover", "--resolve", "company.tld:443:::1", "a@company.tld"}, 2, "put an IPv6 address in brackets: company.tld:443:[::1]"},
+		{[]string{"discover", "a@127.0.0.1"}, 2, "127.0.0.1 is an IP address, not a domain"},
+		{[]string{"discover", "someone@co.uk"}, 2, `"co.uk" is a public suffix`},
+		{[]string{"check", "company.tld"}, 2, `"company.tld": want an e-mail address (user@company.tld)`},
+		{[]string{"check", "Name <a@company.tld>"}, 2, "not a bare user@domain address"},
+		{[]string{"discover", "--password-stdin", "a@company.tld"}, 2, "--password-stdin: no password on standard input"},
 	}
 	for _, tt := range tests {
 		code, out, errOut := runClient(t, "", nil, tt.args...)
