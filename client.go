@@ -40,6 +40,11 @@ type Client struct {
 	TLSConfig *tls.Config
 	// Resolver answers host and SRV lookups. nil: net.DefaultResolver.
 	Resolver *net.Resolver
+	// DNSServer is the address ("127.0.0.1:53") the Resolver's Dial
+	// sends queries to, named in DNS errors: net.Resolver names the
+	// server of /etc/resolv.conf even when Dial goes elsewhere. "": errors
+	// are left as the Resolver returns them.
+	DNSServer string
 	// Overrides sends connections for "host:port" (lower case) to another
 	// "addr:port", like curl's --resolve and --connect-to: the TLS name
 	// and Host header stay those of the URL. nil: none.
@@ -98,6 +103,18 @@ func (c *Client) resolver() *net.Resolver {
 		return c.Resolver
 	}
 	return net.DefaultResolver
+}
+
+// dnsError names the server actually asked in a *net.DNSError (a copy:
+// the resolver may share one error between concurrent lookups).
+func (c *Client) dnsError(err error) error {
+	de, ok := err.(*net.DNSError)
+	if c.DNSServer == "" || !ok || de.Server == c.DNSServer {
+		return err
+	}
+	cp := *de
+	cp.Server = c.DNSServer
+	return &cp
 }
 
 func (c *Client) logger() *slog.Logger {
@@ -478,6 +495,7 @@ func (d *discovery) srv(ctx context.Context, i int, email string, c candidate, o
 	a := &Attempt{Candidate: i, Method: c.method, Step: "SRV", URL: c.url, Start: time.Now()}
 	lctx, cancel := context.WithTimeout(ctx, d.s.c.attemptTimeout())
 	_, records, err := d.s.c.resolver().LookupSRV(lctx, "", "", c.url)
+	err = d.s.c.dnsError(err)
 	cancel()
 	var list []string
 	for _, r := range records {

@@ -146,7 +146,7 @@ func (c *Client) LookupHost(ctx context.Context, host, port string) (*DNSAnswer,
 	for _, ip := range ips {
 		ans.Addrs = append(ans.Addrs, ip.String())
 	}
-	return ans, err
+	return ans, c.dnsError(err)
 }
 
 // LookupCNAME returns the canonical name of host ("" when it has none),
@@ -154,7 +154,7 @@ func (c *Client) LookupHost(ctx context.Context, host, port string) (*DNSAnswer,
 func (c *Client) LookupCNAME(ctx context.Context, host string) (string, error) {
 	cname, err := c.resolver().LookupCNAME(ctx, host)
 	if err != nil {
-		return "", err
+		return "", c.dnsError(err)
 	}
 	if strings.EqualFold(strings.TrimSuffix(cname, "."), strings.TrimSuffix(host, ".")) {
 		return "", nil
@@ -170,7 +170,7 @@ func (c *Client) LookupSRV(ctx context.Context, domain string) ([]*net.SRV, erro
 	if intn == nil {
 		intn = randIntN
 	}
-	return orderSRV(recs, intn), err
+	return orderSRV(recs, intn), c.dnsError(err)
 }
 
 // Dial connects to host:port the way Discover does (overrides, then DNS),

@@ -133,7 +133,7 @@ func (c *Client) dial(ctx context.Context, network, addr string) (net.Conn, *DNS
 	ips, err := c.resolver().LookupIPAddr(ctx, host)
 	ans := &DNSAnswer{Host: host}
 	if err != nil {
-		return nil, ans, fmt.Errorf("DNS: %w", err)
+		return nil, ans, fmt.Errorf("DNS: %w", c.dnsError(err))
 	}
 	for _, ip := range ips {
 		ans.Addrs = append(ans.Addrs, ip.String())

@@ -262,6 +262,7 @@ func (f *clientFlags) setup(e env, in *input) (*autodiscover.Client, *autodiscov
 		if err != nil {
 			return nil, nil, err
 		}
+		c.DNSServer = addr
 		c.Resolver = &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
 			var d net.Dialer
 			return d.DialContext(ctx, network, addr)

@@ -274,3 +274,23 @@ users:
 		t.Errorf("check: exit %d, want 0\n%s", code, out)
 	}
 }
+
+// TestDNSErrorsNameTheServerAsked: with --dns, DNS errors name that
+// server, not the one of /etc/resolv.conf.
+func TestDNSErrorsNameTheServerAsked(t *testing.T) {
+	dns := testenv.StartDNS(t)
+	for _, cmd := range []string{"discover", "check"} {
+		code, out, errOut := runClient(t, "", nil, cmd, "--dns", dns.Addr, "--grace", "100ms", "--timeout", "10s", dcUser)
+		if code != 1 {
+			t.Errorf("%s: exit %d, want 1; stderr %s", cmd, code, errOut)
+		}
+		if !strings.Contains(out, "company.tld on "+dns.Addr+": no such host") {
+			t.Errorf("%s: output does not name %s as the server:\n%s", cmd, dns.Addr, out)
+		}
+		for _, line := range strings.Split(out, "\n") {
+			if strings.Contains(line, "lookup ") && strings.Contains(line, " on ") && !strings.Contains(line, " on "+dns.Addr+":") {
+				t.Errorf("%s: a DNS error names another server: %s", cmd, line)
+			}
+		}
+	}
+}
