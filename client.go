@@ -150,7 +150,7 @@ func (c *Client) Discover(ctx context.Context, email string, opts *Options) (*Re
 	if opts == nil {
 		opts = &Options{}
 	}
-	ctx, cancel := context.WithTimeout(ctx, c.timeout())
+	ctx, cancel := context.WithTimeoutCause(ctx, c.timeout(), &LimitError{Limit: c.timeout(), Overall: true})
 	defer cancel()
 	s := c.newSession()
 	defer s.close()
@@ -371,7 +371,7 @@ func (d *discovery) pick(done []*outcome, leader int) (*outcome, []error) {
 		}
 	}
 	if len(errs) == 0 {
-		errs = append(errs, errors.New("overall timeout"))
+		errs = append(errs, &LimitError{Doing: "no candidate finished", Limit: d.s.c.timeout(), Overall: true})
 	}
 	return nil, errs
 }
@@ -426,7 +426,7 @@ func isUnreachable(err error) bool {
 		return true
 	case errors.As(err, &de), errors.As(err, &oe), errors.As(err, &ne):
 		return true
-	case errors.As(err, &te), errors.Is(err, errNoAnswer):
+	case errors.As(err, &te), errors.Is(err, ErrNoAnswer):
 		return true
 	}
 	return false
@@ -493,9 +493,12 @@ func (d *discovery) phase3Target(ans *answer, base string, a *Attempt) error {
 // order until one answers.
 func (d *discovery) srv(ctx context.Context, i int, email string, c candidate, o *outcome) *outcome {
 	a := &Attempt{Candidate: i, Method: c.method, Step: "SRV", URL: c.url, Start: time.Now()}
-	lctx, cancel := context.WithTimeout(ctx, d.s.c.attemptTimeout())
+	lctx, cancel := d.s.c.attemptContext(ctx)
 	_, records, err := d.s.c.resolver().LookupSRV(lctx, "", "", c.url)
 	err = d.s.c.dnsError(err)
+	if err != nil && lctx.Err() != nil && ctx.Err() != nil {
+		err = fmt.Errorf("%w (%w)", limitOf(lctx, "no answer"), err)
+	}
 	cancel()
 	var list []string
 	for _, r := range records {

@@ -3,7 +3,6 @@ package autodiscover
 import (
 	"context"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"net"
 	"net/url"
@@ -176,16 +175,20 @@ func (c *Client) LookupSRV(ctx context.Context, domain string) ([]*net.SRV, erro
 // Dial connects to host:port the way Discover does (overrides, then DNS),
 // within the attempt timeout.
 func (c *Client) Dial(ctx context.Context, host, port string) (net.Conn, *DNSAnswer, error) {
-	ctx, cancel := context.WithTimeout(ctx, c.attemptTimeout())
+	ctx, cancel := c.attemptContext(ctx)
 	defer cancel()
-	return c.dial(ctx, "tcp", net.JoinHostPort(host, port))
+	conn, ans, err := c.dial(ctx, "tcp", net.JoinHostPort(host, port))
+	if err != nil && ctx.Err() != nil {
+		err = fmt.Errorf("%w (%w)", limitOf(ctx, "no connection"), err)
+	}
+	return conn, ans, err
 }
 
 // Handshake runs a TLS handshake on conn, sending serverName as SNI (""
 // sends none), and verifies the certificate for verifyName with the
 // Client's roots. The TLSInfo is returned also when verification fails.
 func (c *Client) Handshake(ctx context.Context, conn net.Conn, serverName, verifyName string) (*TLSInfo, error) {
-	ctx, cancel := context.WithTimeout(ctx, c.attemptTimeout())
+	ctx, cancel := c.attemptContext(ctx)
 	defer cancel()
 	s := c.newSession()
 	defer s.close()
@@ -194,8 +197,8 @@ func (c *Client) Handshake(ctx context.Context, conn net.Conn, serverName, verif
 	if tc != nil {
 		tc.Close()
 	}
-	if errors.Is(err, context.DeadlineExceeded) {
-		err = &TLSError{Err: fmt.Errorf("%w to the TLS handshake within %v", errNoAnswer, c.attemptTimeout())}
+	if err != nil && ctx.Err() != nil {
+		err = &TLSError{Err: limitOf(ctx, "no answer to the TLS handshake")}
 	}
 	return info, err
 }

@@ -30,8 +30,24 @@ type session struct {
 	client    *http.Client
 	tlsConfig *tls.Config
 
-	mu    sync.Mutex
-	trace []Attempt
+	mu     sync.Mutex
+	trace  []Attempt
+	got401 map[string]bool // hosts that answered 401 in this call
+}
+
+func (s *session) note401(host string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.got401 == nil {
+		s.got401 = map[string]bool{}
+	}
+	s.got401[strings.ToLower(host)] = true
+}
+
+func (s *session) saw401(host string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.got401[strings.ToLower(host)]
 }
 
 func (c *Client) newSession() *session {
@@ -77,9 +93,29 @@ type factsKey struct{}
 // facts collects what the dialer learns for one request: the transport
 // may still be dialling after the request ended, hence the lock.
 type facts struct {
-	mu  sync.Mutex
-	dns *DNSAnswer
-	tls *TLSInfo
+	mu    sync.Mutex
+	dns   *DNSAnswer
+	tls   *TLSInfo
+	stage string // what the dialer is doing: "connect", "tls", "" (done, or no dial)
+}
+
+func (f *facts) setStage(st string) {
+	f.mu.Lock()
+	f.stage = st
+	f.mu.Unlock()
+}
+
+// doing says what a timed-out request was waiting for.
+func (f *facts) doing() string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	switch f.stage {
+	case "connect":
+		return "no connection"
+	case "tls":
+		return "no answer to the TLS handshake"
+	}
+	return "no answer"
 }
 
 func (f *facts) set(dns *DNSAnswer, info *TLSInfo) {
@@ -166,13 +202,19 @@ func (c *Client) override(host, port string) (string, bool) {
 // against the configured roots and recording what the server presented,
 // also when verification fails.
 func (s *session) dialTLS(ctx context.Context, network, addr string) (net.Conn, error) {
+	f := factsOf(ctx)
+	f.setStage("connect")
 	raw, err := s.dialPlain(ctx, network, addr)
 	if err != nil {
 		return nil, err
 	}
+	f.setStage("tls")
 	host, _, _ := net.SplitHostPort(addr)
 	conn, info, err := handshake(ctx, raw, host, s.tlsConfig)
-	factsOf(ctx).set(nil, info)
+	f.set(nil, info)
+	if err == nil {
+		f.setStage("")
+	}
 	if err != nil {
 		raw.Close()
 		return nil, err
@@ -235,8 +277,59 @@ func (e *TLSError) Error() string { return "TLS: " + e.Err.Error() }
 // Unwrap returns the cause.
 func (e *TLSError) Unwrap() error { return e.Err }
 
-// errNoAnswer: the per-attempt timeout expired.
-var errNoAnswer = errors.New("no answer")
+// ErrNoAnswer: a time limit ran out before the answer; the error is a
+// *LimitError that says which limit.
+var ErrNoAnswer = errors.New("no answer")
+
+// LimitError is a time limit that stopped a request: the attempt's
+// (Client.AttemptTimeout) or the whole call's (Client.Timeout, or the
+// deadline of the caller's context).
+type LimitError struct {
+	// Doing is what did not happen in time: "no answer", "no answer to
+	// the TLS handshake", "no connection".
+	Doing string
+	// Limit is the limit that ran out; 0 when it is the caller's
+	// deadline, of unknown length.
+	Limit time.Duration
+	// Overall is true for the limit of the whole call (or the caller's
+	// deadline), false for the attempt's.
+	Overall bool
+}
+
+func (e *LimitError) Error() string {
+	doing := e.Doing
+	if doing == "" {
+		doing = "no answer"
+	}
+	switch {
+	case !e.Overall:
+		return fmt.Sprintf("%s within %v (the time limit of one attempt)", doing, e.Limit)
+	case e.Limit == 0:
+		return doing + ": the caller's deadline passed"
+	}
+	return fmt.Sprintf("%s: the overall time limit of %v ran out", doing, e.Limit)
+}
+
+// Is makes a LimitError match ErrNoAnswer.
+func (e *LimitError) Is(target error) bool { return target == ErrNoAnswer }
+
+// limitOf returns the limit that ended ctx, for an error that says what
+// did not happen in time.
+func limitOf(ctx context.Context, doing string) *LimitError {
+	var le *LimitError
+	if errors.As(context.Cause(ctx), &le) {
+		c := *le
+		c.Doing = doing
+		return &c
+	}
+	return &LimitError{Doing: doing, Overall: true}
+}
+
+// attemptContext bounds one attempt by the attempt timeout, within what
+// is left of ctx.
+func (c *Client) attemptContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeoutCause(ctx, c.attemptTimeout(), &LimitError{Limit: c.attemptTimeout()})
+}
 
 // requestBody is the POX request for an address and schema.
 func requestBody(email string, schema Schema) []byte {
@@ -290,7 +383,7 @@ func (s *session) doNTLM(ctx context.Context, a *Attempt, rawURL string, body []
 // send builds the request and runs it with do, within the per-attempt
 // timeout, filling a (URL, status, schemes, TLS facts).
 func (s *session) send(ctx context.Context, a *Attempt, method, rawURL string, body []byte, do func(*http.Request) (*http.Response, error)) (*answer, error) {
-	ctx, cancel := context.WithTimeout(ctx, s.c.attemptTimeout())
+	ctx, cancel := s.c.attemptContext(ctx)
 	defer cancel()
 	f := &facts{}
 	ctx = context.WithValue(ctx, factsKey{}, f)
@@ -315,8 +408,12 @@ func (s *session) send(ctx context.Context, a *Attempt, method, rawURL string, b
 		}
 		if cause := context.Cause(ctx); cause != nil && errors.Is(cause, ErrAbandoned) {
 			err = cause
-		} else if errors.Is(err, context.DeadlineExceeded) {
-			err = fmt.Errorf("%w within %v", errNoAnswer, s.c.attemptTimeout())
+		} else if errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil && errors.Is(context.Cause(ctx), ErrNoAnswer) {
+			le := limitOf(ctx, f.doing())
+			err = le
+			if host := req.URL.Hostname(); s.saw401(host) {
+				err = fmt.Errorf("%w; %s answered 401 before: the server may be throttling failed logins (check the user name and password)", le, host)
+			}
 		}
 		return nil, err
 	}
@@ -328,6 +425,9 @@ func (s *session) send(ctx context.Context, a *Attempt, method, rawURL string, b
 			NotBefore: leaf.NotBefore, NotAfter: leaf.NotAfter, Verified: true})
 	}
 	a.Status = resp.StatusCode
+	if resp.StatusCode == 401 {
+		s.note401(req.URL.Hostname())
+	}
 	ans := &answer{status: resp.StatusCode, location: resp.Header.Get("Location")}
 	for _, v := range resp.Header.Values("WWW-Authenticate") {
 		ans.schemes = append(ans.schemes, authSchemes(v)...)

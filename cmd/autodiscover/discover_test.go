@@ -294,3 +294,23 @@ func TestDNSErrorsNameTheServerAsked(t *testing.T) {
 		}
 	}
 }
+
+// TestDiscoverNamesTheLimit: every name pointing at a port that accepts
+// TCP and never speaks TLS; the output names the limit that stopped it.
+func TestDiscoverNamesTheLimit(t *testing.T) {
+	hole := testenv.BlackHole(t)
+	dns := testenv.StartDNS(t)
+	start := time.Now()
+	code, out, errOut := runClient(t, "", nil, "discover", "--dns", dns.Addr, "--timeout", "2s",
+		"--resolve", "company.tld:443:"+hole, "--resolve", "autodiscover.company.tld:443:"+hole,
+		"--resolve", "autodiscover.company.tld:80:"+hole, dcUser)
+	if code != 1 {
+		t.Errorf("exit %d, want 1; stderr %s", code, errOut)
+	}
+	if !strings.Contains(out, "the overall time limit of 2s ran out") || strings.Contains(out, "within 15s") {
+		t.Errorf("output does not name the 2s limit (or names the 15s one):\n%s", out)
+	}
+	if d := time.Since(start); d > 20*time.Second {
+		t.Errorf("took %v with --timeout 2s", d)
+	}
+}
