@@ -51,6 +51,11 @@ type Client struct {
 	Overrides map[string]string
 	// SCP enables phase 1, the Active Directory lookup. nil: skipped.
 	SCP *SCPConfig
+	// SkipSRV, when set, is asked before the SRV lookup of a domain; a
+	// non-empty answer is why the lookup is skipped, recorded in the
+	// trace (the command line skips it when --resolve covers every
+	// candidate host and no --dns is given, so that no query leaves).
+	SkipSRV func(domain string) string
 	// AllowedHosts are hosts outside the user's domain that credentials
 	// may be sent to (over verified HTTPS), such as a hosting provider's
 	// AutoDiscover host. Exact names, any letter case.
@@ -90,6 +95,14 @@ func (c *Client) attemptTimeout() time.Duration {
 }
 func (c *Client) stagger() time.Duration { return max(orDefault(c.Stagger, DefaultStagger), 0) }
 func (c *Client) grace() time.Duration   { return max(orDefault(c.Grace, DefaultGrace), 0) }
+
+// skipSRV returns why the SRV lookup of domain is skipped, "" when not.
+func (c *Client) skipSRV(domain string) string {
+	if c.SkipSRV == nil {
+		return ""
+	}
+	return c.SkipSRV(domain)
+}
 
 func orDefault(d, def time.Duration) time.Duration {
 	if d == 0 {
@@ -493,6 +506,12 @@ func (d *discovery) phase3Target(ans *answer, base string, a *Attempt) error {
 // order until one answers.
 func (d *discovery) srv(ctx context.Context, i int, email string, c candidate, o *outcome) *outcome {
 	a := &Attempt{Candidate: i, Method: c.method, Step: "SRV", URL: c.url, Start: time.Now()}
+	if why := d.s.c.skipSRV(strings.TrimPrefix(c.url, "_autodiscover._tcp.")); why != "" {
+		a.Err = fmt.Errorf("%w: %s", ErrSkipped, why)
+		d.s.record(a)
+		o.err = &AttemptError{Method: c.method, URL: c.url, Err: a.Err}
+		return o
+	}
 	lctx, cancel := d.s.c.attemptContext(ctx)
 	_, records, err := d.s.c.resolver().LookupSRV(lctx, "", "", c.url)
 	err = d.s.c.dnsError(err)

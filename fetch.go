@@ -162,8 +162,12 @@ func (c *Client) LookupCNAME(ctx context.Context, host string) (string, error) {
 }
 
 // LookupSRV returns the _autodiscover._tcp SRV records of a domain, in
-// the order RFC 2782 has a client try them.
+// the order RFC 2782 has a client try them. When Client.SkipSRV skips
+// the domain, no query is sent and the error wraps ErrSkipped.
 func (c *Client) LookupSRV(ctx context.Context, domain string) ([]*net.SRV, error) {
+	if why := c.skipSRV(domain); why != "" {
+		return nil, fmt.Errorf("%w: %s", ErrSkipped, why)
+	}
 	_, recs, err := c.resolver().LookupSRV(ctx, "", "", "_autodiscover._tcp."+domain)
 	intn := c.intn
 	if intn == nil {

@@ -83,3 +83,30 @@ func TestDNSServerNamed(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 }
+
+// TestSkipSRV: Client.SkipSRV stops the SRV query of Discover and
+// LookupSRV, and its reason is in the trace.
+func TestSkipSRV(t *testing.T) {
+	w := newWorld(t)
+	w.https("autodiscover.company.tld", mobileSync())
+	c := w.client()
+	c.SkipSRV = func(domain string) string { return "not for " + domain }
+	res, _ := w.discover(c, testUser, SchemaMobileSync, "wrong") // rejected: every candidate runs
+	if _, err := c.LookupSRV(context.Background(), "company.tld"); !errors.Is(err, ErrSkipped) {
+		t.Errorf("LookupSRV: %v, want ErrSkipped", err)
+	}
+	for _, q := range w.dns.Queries() {
+		if strings.Contains(q, "SRV") {
+			t.Errorf("SRV query sent: %s", q)
+		}
+	}
+	found := false
+	for _, a := range res.Trace {
+		if a.Method == MethodSRV && errors.Is(a.Err, ErrSkipped) && strings.Contains(a.Err.Error(), "not for company.tld") {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("no skipped SRV attempt in %+v", res.Trace)
+	}
+}

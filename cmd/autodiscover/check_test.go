@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"net"
 	"net/http"
 	"os"
 	"strings"
@@ -115,6 +116,28 @@ func TestCheckDemo(t *testing.T) {
 			t.Errorf("exit %d", code)
 		}
 	})
+}
+
+// TestResolveOnlySkipsSRV: with --resolve for every candidate host and no
+// --dns, neither check nor discover sends the SRV query anywhere; both say
+// why.
+func TestResolveOnlySkipsSRV(t *testing.T) {
+	d := startDemo(t)
+	_, hp, _ := net.SplitHostPort(d.HTTPSAddr)
+	flags := []string{"--ca-file", d.CAFile, "--grace", "100ms", "--timeout", "20s",
+		"--resolve", "company.tld:443:" + d.HTTPSAddr, "--resolve", "autodiscover.company.tld:443:" + d.HTTPSAddr,
+		"--resolve", "autodiscover.company.tld:80:" + d.HTTPAddr, "--resolve", "autodiscover.company.tld:" + hp + ":127.0.0.1"}
+	code, out, errOut := runClient(t, "", nil, append(append([]string{"check", "--json"}, flags...), dcUser)...)
+	if code != 0 {
+		t.Errorf("check: exit %d, want 0; stderr %s\n%s", code, errOut, out)
+	}
+	checkReport(t, out, []want{
+		{"SRV _autodiscover._tcp.company.tld", "SKIP", "not looked up: names are overridden with --resolve and no --dns was given"},
+	})
+	code, out, _ = runClient(t, "", nil, append(append([]string{"discover"}, flags...), "--timeout", "5s", "--grace", "0", dcUser)...)
+	if !strings.Contains(out, "srv                SRV       _autodiscover._tcp.company.tld: skipped: names are overridden with --resolve and no --dns was given") {
+		t.Errorf("discover: exit %d, no skipped SRV attempt:\n%s", code, out)
+	}
 }
 
 // TestCheckBroken runs check against broken setups on loopback: each fails

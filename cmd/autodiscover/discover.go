@@ -278,6 +278,19 @@ func (f *clientFlags) setup(e env, in *input) (*autodiscover.Client, *autodiscov
 			c.Overrides[from] = to
 		}
 	}
+	if f.dns == "" && len(c.Overrides) > 0 {
+		// Every candidate host sent elsewhere and no DNS server named: a
+		// test before the DNS switch; the SRV query would leave for the
+		// system resolver, so skip it.
+		c.SkipSRV = func(domain string) string {
+			for _, hp := range []string{domain + ":443", "autodiscover." + domain + ":443", "autodiscover." + domain + ":80"} {
+				if _, ok := c.Overrides[hp]; !ok {
+					return ""
+				}
+			}
+			return "names are overridden with --resolve and no --dns was given"
+		}
+	}
 	if f.ldap != "" {
 		c.SCP = &autodiscover.SCPConfig{URL: f.ldap, AllowPlain: f.ldapPlain, Site: f.adSite,
 			BindDN: f.ldapBind, BindPassword: e.getenv("AUTODISCOVER_LDAP_PASSWORD")}

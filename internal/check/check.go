@@ -319,6 +319,10 @@ func (x *run) phase3(ctx context.Context) {
 func (x *run) srv(ctx context.Context) {
 	name := "SRV _autodiscover._tcp." + x.domain
 	recs, err := x.c.LookupSRV(ctx, x.domain)
+	if errors.Is(err, autodiscover.ErrSkipped) {
+		x.add(name, Skip, "not looked up: "+strings.TrimPrefix(err.Error(), autodiscover.ErrSkipped.Error()+": "), "")
+		return
+	}
 	if len(recs) == 0 {
 		x.add(name, Warn, "no SRV record"+dnsErr(err)+": clients that reach no phase-2 host have no fallback",
 			"optional: _autodiscover._tcp."+x.domain+". SRV 0 0 443 <your AutoDiscover host>.")
