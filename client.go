@@ -516,7 +516,7 @@ func (d *discovery) srv(ctx context.Context, i int, email string, c candidate, o
 	_, records, err := d.s.c.resolver().LookupSRV(lctx, "", "", c.url)
 	err = d.s.c.dnsError(err)
 	if err != nil && lctx.Err() != nil && ctx.Err() != nil {
-		err = fmt.Errorf("%w (%w)", limitOf(lctx, "no answer"), err)
+		err = fmt.Errorf("%w (%w)", limitOf(lctx, "no answer", d.s.c.attemptTimeout()), err)
 	}
 	cancel()
 	var list []string

@@ -183,7 +183,7 @@ func (c *Client) Dial(ctx context.Context, host, port string) (net.Conn, *DNSAns
 	defer cancel()
 	conn, ans, err := c.dial(ctx, "tcp", net.JoinHostPort(host, port))
 	if err != nil && ctx.Err() != nil {
-		err = fmt.Errorf("%w (%w)", limitOf(ctx, "no connection"), err)
+		err = fmt.Errorf("%w (%w)", limitOf(ctx, "no connection", c.attemptTimeout()), err)
 	}
 	return conn, ans, err
 }
@@ -202,7 +202,7 @@ func (c *Client) Handshake(ctx context.Context, conn net.Conn, serverName, verif
 		tc.Close()
 	}
 	if err != nil && ctx.Err() != nil {
-		err = &TLSError{Err: limitOf(ctx, "no answer to the TLS handshake")}
+		err = &TLSError{Err: limitOf(ctx, "no answer to the TLS handshake", c.attemptTimeout())}
 	}
 	return info, err
 }

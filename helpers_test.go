@@ -57,6 +57,7 @@ func (w *world) client() *Client {
 	return &Client{
 		TLSConfig:      w.ca.TLSConfig(),
 		Resolver:       w.dns.Resolver(),
+		DNSServer:      w.dns.Addr,
 		Overrides:      w.overrides,
 		Timeout:        20 * time.Second,
 		AttemptTimeout: 10 * time.Second,

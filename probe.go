@@ -315,12 +315,17 @@ func (e *LimitError) Is(target error) bool { return target == ErrNoAnswer }
 
 // limitOf returns the limit that ended ctx, for an error that says what
 // did not happen in time.
-func limitOf(ctx context.Context, doing string) *LimitError {
+func limitOf(ctx context.Context, doing string, attemptLimit time.Duration) *LimitError {
 	var le *LimitError
-	if errors.As(context.Cause(ctx), &le) {
+	switch cause := context.Cause(ctx); {
+	case errors.As(cause, &le):
 		c := *le
 		c.Doing = doing
 		return &c
+	case cause == nil:
+		// Not ended: a limit of the transport (ResponseHeaderTimeout),
+		// which is the attempt timeout.
+		return &LimitError{Doing: doing, Limit: attemptLimit}
 	}
 	return &LimitError{Doing: doing, Overall: true}
 }
@@ -409,7 +414,7 @@ func (s *session) send(ctx context.Context, a *Attempt, method, rawURL string, b
 		if cause := context.Cause(ctx); cause != nil && errors.Is(cause, ErrAbandoned) {
 			err = cause
 		} else if errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil && errors.Is(context.Cause(ctx), ErrNoAnswer) {
-			le := limitOf(ctx, f.doing())
+			le := limitOf(ctx, f.doing(), s.c.attemptTimeout())
 			err = le
 			if host := req.URL.Hostname(); s.saw401(host) {
 				err = fmt.Errorf("%w; %s answered 401 before: the server may be throttling failed logins (check the user name and password)", le, host)
