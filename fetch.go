@@ -48,7 +48,8 @@ type FetchResult struct {
 }
 
 // Fetch sends one request the way Discover does (its dialer, overrides,
-// certificate verification and trust gate) without following anything.
+// certificate verification and trust gate) without following anything,
+// within the attempt timeout (and ctx).
 // It is the building block of troubleshooting tools.
 func (c *Client) Fetch(ctx context.Context, r FetchRequest) *FetchResult {
 	s := c.newSession()
@@ -135,11 +136,14 @@ func (c *Client) Fetch(ctx context.Context, r FetchRequest) *FetchResult {
 }
 
 // LookupHost resolves host the way Discover does: an override for
-// host:port wins over DNS. It returns what was found.
+// host:port wins over DNS. It returns what was found. Like every lookup
+// of the Client, it is bounded by the attempt timeout.
 func (c *Client) LookupHost(ctx context.Context, host, port string) (*DNSAnswer, error) {
 	if to, ok := c.override(host, port); ok {
 		return &DNSAnswer{Host: host, Override: to}, nil
 	}
+	ctx, cancel := c.attemptContext(ctx)
+	defer cancel()
 	ips, err := c.resolver().LookupIPAddr(ctx, host)
 	ans := &DNSAnswer{Host: host}
 	for _, ip := range ips {
@@ -151,6 +155,8 @@ func (c *Client) LookupHost(ctx context.Context, host, port string) (*DNSAnswer,
 // LookupCNAME returns the canonical name of host ("" when it has none),
 // from the Client's resolver.
 func (c *Client) LookupCNAME(ctx context.Context, host string) (string, error) {
+	ctx, cancel := c.attemptContext(ctx)
+	defer cancel()
 	cname, err := c.resolver().LookupCNAME(ctx, host)
 	if err != nil {
 		return "", c.dnsError(err)
@@ -168,6 +174,8 @@ func (c *Client) LookupSRV(ctx context.Context, domain string) ([]*net.SRV, erro
 	if why := c.skipSRV(domain); why != "" {
 		return nil, fmt.Errorf("%w: %s", ErrSkipped, why)
 	}
+	ctx, cancel := c.attemptContext(ctx)
+	defer cancel()
 	_, recs, err := c.resolver().LookupSRV(ctx, "", "", "_autodiscover._tcp."+domain)
 	intn := c.intn
 	if intn == nil {

@@ -304,3 +304,40 @@ func dcWriteFile(t *testing.T, path, content string) {
 		t.Fatal(err)
 	}
 }
+
+// TestCheckTimeoutBoundsTheRun: every name sent to a port that accepts
+// TCP and never speaks TLS; --timeout bounds the whole check, and the
+// steps left without time are SKIP with that reason.
+func TestCheckTimeoutBoundsTheRun(t *testing.T) {
+	hole := testenv.BlackHole(t)
+	tests := []struct {
+		flags []string
+		limit string
+	}{
+		{[]string{"--timeout", "2s"}, "2s"},
+		{[]string{"--timeout", "1s", "--attempt-timeout", "2s"}, "1s"},
+	}
+	for _, tt := range tests {
+		dns := testenv.StartDNS(t)
+		args := append([]string{"check", "--json", "--dns", dns.Addr, "--resolve", "company.tld:443:" + hole,
+			"--resolve", "autodiscover.company.tld:443:" + hole, "--resolve", "autodiscover.company.tld:80:" + hole}, tt.flags...)
+		start := time.Now()
+		code, out, errOut := runClient(t, "", nil, append(args, dcUser)...)
+		if d := time.Since(start); d > 20*time.Second {
+			t.Errorf("%q: took %v", tt.flags, d)
+		}
+		if code != 1 {
+			t.Errorf("%q: exit %d, want 1; stderr %s", tt.flags, code, errOut)
+		}
+		checkReport(t, out, []want{
+			{"dns company.tld", "INFO", "override"},
+			{"tcp company.tld:443", "SKIP", "the overall time limit of " + tt.limit + " ran out"},
+			{"GET http://autodiscover.company.tld/autodiscover/autodiscover.xml", "SKIP", "the overall time limit of " + tt.limit + " ran out"},
+			{"SRV _autodiscover._tcp.company.tld", "SKIP", "the overall time limit of " + tt.limit + " ran out"},
+			{"discovery", "FAIL", "the overall time limit of " + tt.limit + " ran out"},
+		})
+		if strings.Contains(out, "within 15s") || strings.Contains(out, "within 2s") {
+			t.Errorf("%q: names a limit that did not stop it:\n%s", tt.flags, out)
+		}
+	}
+}

@@ -92,6 +92,23 @@ type run struct {
 	r       *Report
 	domain  string
 	working bool // discovery found an endpoint (or one that asks for the password)
+	ctx     context.Context
+	limit   time.Duration // the overall time limit
+}
+
+// timeUp reports a step that is not run because the overall time limit
+// ran out (as a SKIP step), or that the limit cut short (err).
+func (x *run) timeUp(name string, err error) bool {
+	var le *autodiscover.LimitError
+	switch {
+	case err == nil && x.ctx.Err() != nil:
+		x.add(name, Skip, "not run: the overall time limit of "+x.limit.String()+" ran out (--timeout)", "")
+		return true
+	case err != nil && (x.ctx.Err() != nil || errors.As(err, &le) && le.Overall):
+		x.add(name, Skip, "not finished: the overall time limit of "+x.limit.String()+" ran out (--timeout)", "")
+		return true
+	}
+	return false
 }
 
 func (x *run) add(name string, st Status, detail, fix string) {
@@ -112,6 +129,9 @@ func (x *run) problem() Status {
 }
 
 // Run checks the domain of o.Email. It never stops at the first problem.
+// The Client's Timeout bounds the whole check (discovery and every step);
+// each step runs within the smaller of the attempt timeout and the time
+// left, and steps left without time are SKIP.
 func Run(ctx context.Context, o Options) *Report {
 	c := o.Client
 	if c == nil {
@@ -120,7 +140,13 @@ func Run(ctx context.Context, o Options) *Report {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	x := &run{o: o, c: c, r: &Report{Email: o.Email}}
+	limit := c.Timeout
+	if limit <= 0 {
+		limit = autodiscover.DefaultTimeout
+	}
+	ctx, cancel := context.WithTimeoutCause(ctx, limit, &autodiscover.LimitError{Limit: limit, Overall: true})
+	defer cancel()
+	x := &run{o: o, c: c, r: &Report{Email: o.Email}, ctx: ctx, limit: limit}
 	at := strings.LastIndexByte(o.Email, '@')
 	if at < 0 {
 		x.add("address", Fail, fmt.Sprintf("%q is not an e-mail address", o.Email), "give user@domain")
@@ -154,7 +180,10 @@ func Run(ctx context.Context, o Options) *Report {
 // host checks one phase-2 host: DNS, TCP, TLS (with and without SNI), the
 // unauthenticated and the authenticated POST.
 func (x *run) host(ctx context.Context, host string, root bool) {
-	ans, err := x.c.LookupHost(ctx, host, "443")
+	ans, err := x.c.LookupHost(ctx, host, "443") // an override takes no time
+	if err != nil && x.timeUp("dns "+host, err) {
+		return
+	}
 	switch {
 	case ans != nil && ans.Override != "":
 		x.add("dns "+host, Info, "override: connections for "+host+":443 go to "+ans.Override+" (DNS not asked)", "")
@@ -174,7 +203,13 @@ func (x *run) host(ctx context.Context, host string, root bool) {
 		x.add("dns "+host, Pass, d, "")
 	}
 
+	if x.timeUp("tcp "+host+":443", nil) {
+		return
+	}
 	conn, _, err := x.c.Dial(ctx, host, "443")
+	if x.timeUp("tcp "+host+":443", err) {
+		return
+	}
 	if err != nil {
 		st, fix := x.problem(), "open TCP port 443 to the AutoDiscover server"
 		if root {
@@ -185,8 +220,15 @@ func (x *run) host(ctx context.Context, host string, root bool) {
 	}
 	x.add("tcp "+host+":443", Pass, "connected to "+conn.RemoteAddr().String(), "")
 
+	if x.timeUp("tls "+host, nil) {
+		conn.Close()
+		return
+	}
 	info, err := x.c.Handshake(ctx, conn, host, host)
 	conn.Close()
+	if x.timeUp("tls "+host, err) {
+		return
+	}
 	if err != nil {
 		detail := err.Error()
 		if info != nil && len(info.DNSNames) > 0 {
@@ -210,23 +252,35 @@ func (x *run) host(ctx context.Context, host string, root bool) {
 	default:
 		x.add("tls "+host, Pass, fmt.Sprintf("trusted %s certificate for %s, expires %s", info.Version, strings.Join(info.DNSNames, ", "), info.NotAfter.Format(time.DateOnly)), "")
 	}
+	if x.timeUp("tls "+host+" without SNI", nil) {
+		return
+	}
 	if conn2, _, err := x.c.Dial(ctx, host, "443"); err == nil {
 		info2, err := x.c.Handshake(ctx, conn2, "", host)
 		conn2.Close()
-		if err != nil {
+		switch {
+		case x.timeUp("tls "+host+" without SNI", err):
+			return
+		case err != nil:
 			names := ""
 			if info2 != nil {
 				names = " (the certificate names " + strings.Join(info2.DNSNames, ", ") + ")"
 			}
 			x.add("tls "+host+" without SNI", Warn, "clients that send no server name get a certificate not valid for "+host+names,
 				"make the certificate for "+host+" the server's default")
-		} else {
+		default:
 			x.add("tls "+host+" without SNI", Pass, "the default certificate is valid for "+host, "")
 		}
 	}
 
 	u := "https://" + host + "/autodiscover/autodiscover.xml"
+	if x.timeUp("POST "+u, nil) {
+		return
+	}
 	f := x.c.Fetch(ctx, autodiscover.FetchRequest{Method: "POST", URL: u, Email: x.o.Email, Schema: x.o.Schema})
+	if x.timeUp("POST "+u, f.Err) {
+		return
+	}
 	basic, challenged := false, false
 	var offered []string
 	var ae *autodiscover.AuthError
@@ -263,11 +317,14 @@ func (x *run) host(ctx context.Context, host string, root bool) {
 	case challenged && !basic && (x.c.DisableNTLM || !(hasScheme(offered, "NTLM") || hasScheme(offered, "Negotiate"))):
 		x.add(name, Skip, "no scheme this tool speaks", "")
 		return
+	case x.timeUp(name, nil):
+		return
 	}
 	f = x.c.Fetch(ctx, autodiscover.FetchRequest{Method: "POST", URL: u, Email: x.o.Email, Schema: x.o.Schema,
 		Username: x.o.Username, Password: x.o.Password, NTLM: challenged && !basic})
 	var se *autodiscover.ServerError
 	switch {
+	case x.timeUp(name, f.Err):
 	case f.Answer != nil:
 		x.add(name, Pass, "valid "+x.o.Schema.String()+" answer: "+summary(f.Answer), "")
 	case f.RedirectURL != "":
@@ -290,12 +347,18 @@ func (x *run) phase3(ctx context.Context) {
 	host := "autodiscover." + x.domain
 	u := "http://" + host + "/autodiscover/autodiscover.xml"
 	name := "GET " + u
-	if ans, err := x.c.LookupHost(ctx, host, "80"); err != nil || (ans.Override == "" && len(ans.Addrs) == 0) {
+	if ans, err := x.c.LookupHost(ctx, host, "80"); err != nil && x.timeUp(name, err) {
+		return
+	} else if err != nil || (ans.Override == "" && len(ans.Addrs) == 0) {
 		x.add(name, Info, "no address for "+host+": no phase-3 redirect", "")
+		return
+	}
+	if x.timeUp(name, nil) {
 		return
 	}
 	f := x.c.Fetch(ctx, autodiscover.FetchRequest{Method: "GET", URL: u, Email: x.o.Email})
 	switch {
+	case x.timeUp(name, f.Err):
 	case f.Location == "":
 		detail := "no redirect"
 		if f.Err != nil {
@@ -321,6 +384,9 @@ func (x *run) srv(ctx context.Context) {
 	recs, err := x.c.LookupSRV(ctx, x.domain)
 	if errors.Is(err, autodiscover.ErrSkipped) {
 		x.add(name, Skip, "not looked up: "+strings.TrimPrefix(err.Error(), autodiscover.ErrSkipped.Error()+": "), "")
+		return
+	}
+	if x.timeUp(name, err) {
 		return
 	}
 	if len(recs) == 0 {
