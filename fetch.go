@@ -167,6 +167,15 @@ func (c *Client) LookupCNAME(ctx context.Context, host string) (string, error) {
 	return strings.TrimSuffix(cname, "."), nil
 }
 
+// LookupMX returns the MX records of a domain, from the Client's
+// resolver.
+func (c *Client) LookupMX(ctx context.Context, domain string) ([]*net.MX, error) {
+	ctx, cancel := c.attemptContext(ctx)
+	defer cancel()
+	mx, err := c.resolver().LookupMX(ctx, domain)
+	return mx, c.dnsError(err)
+}
+
 // LookupSRV returns the _autodiscover._tcp SRV records of a domain, in
 // the order RFC 2782 has a client try them. When Client.SkipSRV skips
 // the domain, no query is sent and the error wraps ErrSkipped.

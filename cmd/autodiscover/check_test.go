@@ -159,6 +159,10 @@ func TestCheckBroken(t *testing.T) {
 			{"dns autodiscover.company.tld", "FAIL", "no A, AAAA or CNAME record for autodiscover.company.tld (NXDOMAIN)"},
 			{"discovery", "FAIL", "no AutoDiscover endpoint answered"},
 		}},
+		{"DNS server unreachable", func(t *testing.T, ca *testenv.CA) []string { return []string{"--dns", "127.0.0.1:1"} }, 1, []want{
+			{"dns company.tld", "FAIL", "the DNS server did not answer (127.0.0.1:1: "},
+			{"dns autodiscover.company.tld", "FAIL", "cannot judge whether autodiscover.company.tld has a record"},
+		}},
 		{"wrong certificate", func(t *testing.T, ca *testenv.CA) []string {
 			s := testenv.StartHTTPS(t, ca.Issue(t, time.Time{}, "www.other.tld"), settings())
 			return []string{"--resolve", "autodiscover.company.tld:443:" + s.Addr}

@@ -87,13 +87,47 @@ func (r *Report) Step(prefix string) *Step {
 }
 
 type run struct {
-	o       Options
-	c       *autodiscover.Client
-	r       *Report
-	domain  string
-	working bool // discovery found an endpoint (or one that asks for the password)
-	ctx     context.Context
-	limit   time.Duration // the overall time limit
+	o        Options
+	c        *autodiscover.Client
+	r        *Report
+	domain   string
+	working  bool // discovery found an endpoint (or one that asks for the password)
+	ctx      context.Context
+	limit    time.Duration // the overall time limit
+	noDNS    bool          // the DNS server did not answer
+	noDomain bool          // the domain itself does not exist (NXDOMAIN, no MX either)
+}
+
+// domainMissing reports whether the domain of the address does not exist
+// in DNS: no address (err, NXDOMAIN) and no MX record either.
+func (x *run) domainMissing(ctx context.Context, err error) bool {
+	var de *net.DNSError
+	if !errors.As(err, &de) || !de.IsNotFound {
+		return false
+	}
+	_, mxErr := x.c.LookupMX(ctx, x.domain)
+	if errors.As(mxErr, &de) && de.IsNotFound {
+		x.noDomain = true
+	}
+	return x.noDomain
+}
+
+// dnsTrouble returns why a lookup failed when the DNS server itself
+// failed (unreachable, timed out, SERVFAIL), "" when it answered (the
+// name may have no record: that is a verdict, not trouble).
+func dnsTrouble(err error) string {
+	var de *net.DNSError
+	switch {
+	case err == nil, errors.As(err, &de) && de.IsNotFound:
+		return ""
+	case errors.As(err, &de):
+		s := de.Err
+		if de.Server != "" {
+			s = de.Server + ": " + s
+		}
+		return s
+	}
+	return err.Error()
 }
 
 // timeUp reports a step that is not run because the overall time limit
@@ -187,12 +221,24 @@ func (x *run) host(ctx context.Context, host string, root bool) {
 	switch {
 	case ans != nil && ans.Override != "":
 		x.add("dns "+host, Info, "override: connections for "+host+":443 go to "+ans.Override+" (DNS not asked)", "")
+	case dnsTrouble(err) != "":
+		x.noDNS = true
+		x.add("dns "+host, Fail, "the DNS server did not answer ("+dnsTrouble(err)+"): cannot judge whether "+host+" has a record",
+			"check that the DNS server is reachable (--dns ADDR, or the system resolver) and run again")
+		return
 	case err != nil || len(ans.Addrs) == 0:
 		if root {
-			x.add("dns "+host, Info, "no address: clients skip https://"+host+"/autodiscover/autodiscover.xml", "")
+			d := "no address: clients skip https://" + host + "/autodiscover/autodiscover.xml"
+			if x.domainMissing(ctx, err) {
+				d = "no address and no MX record for " + host + dnsErr(err) + ": the domain does not exist in DNS; is it mistyped?"
+			}
+			x.add("dns "+host, Info, d, "")
 		} else {
-			x.add("dns "+host, x.problem(), "no A, AAAA or CNAME record for "+host+dnsErr(err),
-				"add the record: autodiscover."+x.domain+". CNAME <your AutoDiscover host> (see \"autodiscover records "+x.domain+" --target HOST\")")
+			fix := "add the record: autodiscover." + x.domain + ". CNAME <your AutoDiscover host> (see \"autodiscover records " + x.domain + " --target HOST\")"
+			if x.noDomain {
+				fix = "check the spelling of " + x.o.Email + ": " + x.domain + " does not exist in DNS; if it is right, " + fix
+			}
+			x.add("dns "+host, x.problem(), "no A, AAAA or CNAME record for "+host+dnsErr(err), fix)
 		}
 		return
 	default:
@@ -387,6 +433,12 @@ func (x *run) srv(ctx context.Context) {
 		return
 	}
 	if x.timeUp(name, err) {
+		return
+	}
+	if t := dnsTrouble(err); t != "" && len(recs) == 0 {
+		x.noDNS = true
+		x.add(name, Fail, "the DNS server did not answer ("+t+"): cannot judge whether there is an SRV record",
+			"check that the DNS server is reachable (--dns ADDR, or the system resolver) and run again")
 		return
 	}
 	if len(recs) == 0 {

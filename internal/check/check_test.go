@@ -2,6 +2,7 @@ package check
 
 import (
 	"context"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -122,6 +123,64 @@ func TestVerdicts(t *testing.T) {
 				}
 				if s.Status != w.status || !strings.Contains(s.Detail, w.detail) {
 					t.Errorf("step %q = %s %q, want %s and %q", s.Name, s.Status, s.Detail, w.status, w.detail)
+				}
+			}
+		})
+	}
+}
+
+// TestDNSVerdicts: a DNS server that does not answer is no missing
+// record ("cannot judge", not "add the record"); a domain that does not
+// exist at all hints at a typo.
+func TestDNSVerdicts(t *testing.T) {
+	type want struct {
+		step   string
+		status Status
+		detail string
+		fix    string // contained; "-" wants no "add the record"
+	}
+	tests := []struct {
+		name    string
+		records []string
+		dead    bool // the resolver asks a port where nothing listens
+		wants   []want
+	}{
+		{"DNS server unreachable", nil, true, []want{
+			{"dns company.tld", Fail, "the DNS server did not answer (127.0.0.1:1: ", "check that the DNS server is reachable"},
+			{"dns autodiscover.company.tld", Fail, "cannot judge whether autodiscover.company.tld has a record", "-"},
+			{"SRV _autodiscover._tcp.company.tld", Fail, "cannot judge whether there is an SRV record", "-"},
+		}},
+		{"domain does not exist", nil, false, []want{
+			{"dns company.tld", Info, "no address and no MX record for company.tld (NXDOMAIN): the domain does not exist in DNS; is it mistyped?", ""},
+			{"dns autodiscover.company.tld", Fail, "(NXDOMAIN)", "check the spelling of testuser@company.tld: company.tld does not exist in DNS"},
+		}},
+		{"domain with MX only", []string{"company.tld. 60 IN MX 10 mx.company.tld."}, false, []want{
+			{"dns company.tld", Info, "no address: clients skip https://company.tld/autodiscover/autodiscover.xml", ""},
+			{"dns autodiscover.company.tld", Fail, "(NXDOMAIN)", "add the record: autodiscover.company.tld. CNAME"},
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dns := testenv.StartDNS(t, tt.records...)
+			c := &autodiscover.Client{Resolver: dns.Resolver(), DNSServer: dns.Addr, Stagger: 10 * time.Millisecond,
+				Grace: 100 * time.Millisecond, AttemptTimeout: 2 * time.Second, Timeout: 10 * time.Second}
+			if tt.dead {
+				c.DNSServer = "127.0.0.1:1"
+				c.Resolver = &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
+					var d net.Dialer
+					return d.DialContext(ctx, network, "127.0.0.1:1")
+				}}
+			}
+			r := Run(context.Background(), Options{Email: user, Password: password, Client: c})
+			for _, w := range tt.wants {
+				s := r.Step(w.step)
+				switch {
+				case s == nil:
+					t.Errorf("no step %q in %+v", w.step, r.Steps)
+				case s.Status != w.status || !strings.Contains(s.Detail, w.detail):
+					t.Errorf("step %q = %s %q, want %s and %q", s.Name, s.Status, s.Detail, w.status, w.detail)
+				case w.fix == "-" && strings.Contains(s.Fix, "add the record"), w.fix != "-" && !strings.Contains(s.Fix, w.fix):
+					t.Errorf("step %q fix = %q, want %q", s.Name, s.Fix, w.fix)
 				}
 			}
 		})
