@@ -82,10 +82,29 @@ func (g *gate) check(ctx context.Context, u *url.URL, via Method, trustedSource 
 		if ok {
 			return false, nil
 		}
-		return false, fmt.Errorf("%w: %s (refused)", ErrUntrusted, host)
+		return false, &UntrustedError{Host: host, URL: redact(u), Refused: true}
 	}
-	return false, fmt.Errorf("%w: %s", ErrUntrusted, host)
+	return false, &UntrustedError{Host: host, URL: redact(u)}
 }
+
+// UntrustedError is a host outside the user's domain that credentials
+// were not sent to: not in Client.AllowedHosts, and Consent refused (or
+// none). It matches ErrUntrusted.
+type UntrustedError struct {
+	Host    string // lower case
+	URL     string // the URL that was not requested
+	Refused bool   // Consent was asked and said no
+}
+
+func (e *UntrustedError) Error() string {
+	if e.Refused {
+		return ErrUntrusted.Error() + ": " + e.Host + " (refused)"
+	}
+	return ErrUntrusted.Error() + ": " + e.Host
+}
+
+// Is makes an UntrustedError match ErrUntrusted.
+func (e *UntrustedError) Is(target error) bool { return target == ErrUntrusted }
 
 // noteSchemes remembers a host that offered a scheme stronger than Basic
 // and reports whether sending Basic there now would be a downgrade.

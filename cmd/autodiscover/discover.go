@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/autodiscover-go/autodiscover"
+	"github.com/autodiscover-go/autodiscover/internal/check"
 )
 
 // runDiscover is "autodiscover discover EMAIL".
@@ -131,7 +132,7 @@ func printResult(w io.Writer, email string, res *autodiscover.Result, err error)
 			}
 		}
 	} else {
-		fmt.Fprintf(w, "No AutoDiscover endpoint for %s: %s\n", email, headline(err))
+		fmt.Fprintf(w, "No AutoDiscover endpoint for %s: %s\n", email, headlineOf(email, err))
 	}
 	if res != nil && len(res.Trace) > 0 {
 		fmt.Fprintln(w, "\nAttempts:")
@@ -141,10 +142,22 @@ func printResult(w io.Writer, email string, res *autodiscover.Result, err error)
 	}
 }
 
-// headline is the first line of an error.
-func headline(err error) string {
+// headlineOf sums up a failed discovery: when no endpoint answered, the
+// decisive failure (a refused redirect, an HTTP error, a certificate...)
+// and what to do, else the first line of the error.
+func headlineOf(email string, err error) string {
+	if errors.Is(err, autodiscover.ErrNoEndpoint) {
+		_, domain, _ := autodiscover.SplitAddress(email)
+		if c, ok := check.Explain(err, domain); ok {
+			s := c.Detail
+			if c.Fix != "" {
+				s += "\n  fix: " + c.Fix
+			}
+			return s
+		}
+	}
 	s, _, _ := strings.Cut(err.Error(), "\n")
-	return s
+	return strings.TrimPrefix(s, "autodiscover: ")
 }
 
 // attemptLine is one trace entry on one line.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"net"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -312,5 +313,27 @@ func TestDiscoverNamesTheLimit(t *testing.T) {
 	}
 	if d := time.Since(start); d > 20*time.Second {
 		t.Errorf("took %v with --timeout 2s", d)
+	}
+}
+
+// TestDiscoverHeadlineNamesTheDecisiveCause: a redirect to a host
+// outside the domain, not allowed: the headline says so and names the
+// flag, though the first candidate failed otherwise (no DNS record).
+func TestDiscoverHeadlineNamesTheDecisiveCause(t *testing.T) {
+	ca := testenv.NewCA(t)
+	dns := testenv.StartDNS(t)
+	hoster := testenv.StartHTTPS(t, ca.Issue(t, time.Time{}, "ad.hoster.example"), http.NotFoundHandler())
+	ad := testenv.StartHTTPS(t, ca.Issue(t, time.Time{}, "autodiscover.company.tld"),
+		testenv.Redirect(302, "https://ad.hoster.example/autodiscover/autodiscover.xml"))
+	code, out, errOut := runClient(t, dcPassword+"\n", nil, "discover", "--password-stdin", "--ca-file", ca.WritePEM(t, t.TempDir()),
+		"--dns", dns.Addr, "--grace", "100ms", "--resolve", "autodiscover.company.tld:443:"+ad.Addr,
+		"--resolve", "ad.hoster.example:443:"+hoster.Addr, dcUser)
+	first, _, _ := strings.Cut(out, "\n")
+	if code != 1 || !strings.Contains(first, "https://ad.hoster.example/autodiscover/autodiscover.xml (found via https-autodiscover) is outside company.tld and not trusted") ||
+		!strings.Contains(first, "--allow-redirect-to ad.hoster.example") {
+		t.Errorf("exit %d, headline %q; want 1 and the refused redirect with --allow-redirect-to ad.hoster.example\n%s%s", code, first, out, errOut)
+	}
+	if hoster.CredentialsSent() || len(hoster.Requests()) != 0 {
+		t.Errorf("the untrusted host was asked")
 	}
 }

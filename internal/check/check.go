@@ -8,6 +8,7 @@ package check
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -275,12 +276,35 @@ func (x *run) host(ctx context.Context, host string, root bool) {
 	if x.timeUp("tls "+host, err) {
 		return
 	}
-	if err != nil {
+	var le *autodiscover.LimitError
+	var te *autodiscover.TLSError
+	var rhe tls.RecordHeaderError
+	switch {
+	case errors.As(err, &le):
+		detail := "TLS handshake timed out (" + err.Error() + "): " + host + ":443 accepts connections but does not speak TLS, or hangs"
+		fix := "make " + host + ":443 answer HTTPS (is the port forwarded to a plain-HTTP or other service?)"
+		if root {
+			detail += " (clients wait for it before trying the next URL)"
+			fix += ", or stop accepting connections on port 443 for " + host
+		}
+		x.add("tls "+host, x.problem(), detail, fix)
+		return
+	case errors.As(err, &rhe):
+		fix := "serve HTTPS on " + host + ":443"
+		if root {
+			fix += ", or stop answering on port 443 for " + host
+		}
+		x.add("tls "+host, x.problem(), "no TLS on that port: "+host+":443 answers something else (plain HTTP?): "+err.Error(), fix)
+		return
+	case err != nil:
 		detail := err.Error()
 		if info != nil && len(info.DNSNames) > 0 {
 			detail += "; the certificate names " + strings.Join(info.DNSNames, ", ")
 		}
 		fix := "install a certificate for " + host + " from a public CA (automatic with \"autodiscover serve\" and ACME)"
+		if errors.As(err, &te) {
+			fix = tlsCause(host, te).Fix
+		}
 		if root {
 			detail += " (Outlook tries https://" + host + " first and shows a certificate warning)"
 			fix += ", or stop answering on port 443 for " + host
@@ -348,10 +372,15 @@ func (x *run) host(ctx context.Context, host string, root bool) {
 		x.add("POST "+u, Warn, "answers without authentication", "require authentication on the AutoDiscover endpoint")
 	default:
 		st, fix := x.problem(), "serve POST /autodiscover/autodiscover.xml on "+host+" (\"autodiscover serve\", or a proxy to your provider)"
+		detail := "not an AutoDiscover endpoint: " + f.Err.Error()
+		if failing(f.Err) {
+			detail = f.Err.Error() + ": the server (or its upstream, when it proxies) is failing"
+			fix = "check the AutoDiscover server at " + host + " and its logs (and its upstream, when it proxies)"
+		}
 		if root {
 			st, fix = Info, ""
 		}
-		x.add("POST "+u, st, "not an AutoDiscover endpoint: "+f.Err.Error(), fix)
+		x.add("POST "+u, st, detail, fix)
 		return
 	}
 
@@ -383,6 +412,9 @@ func (x *run) host(ctx context.Context, host string, root bool) {
 		x.add(name, Fail, "credentials rejected (401 after sending them)", "check the address and password, and that the server's directory knows "+x.o.Email)
 	case errors.As(f.Err, &se):
 		x.add(name, Fail, se.Error(), "the server knows no configuration for "+x.o.Email+": check its directory and settings")
+	case failing(f.Err):
+		x.add(name, x.problem(), f.Err.Error()+": the server (or its upstream, when it proxies) is failing",
+			"check the AutoDiscover server at "+host+" and its logs (and its upstream, when it proxies)")
 	default:
 		x.add(name, x.problem(), "no valid "+x.o.Schema.String()+" answer: "+f.Err.Error(), "answer with the "+x.o.Schema.String()+" response schema")
 	}
@@ -486,7 +518,18 @@ func (x *run) discovery(res *autodiscover.Result, err error) {
 	case errors.Is(err, autodiscover.ErrAddressNotFound):
 		x.add(name, Fail, "the server answers that it has no configuration for "+x.o.Email, "add the mailbox to the server's directory")
 	default:
-		x.add(name, Fail, "no AutoDiscover endpoint answered: "+firstLine(err), "serve AutoDiscover on https://autodiscover."+x.domain+" (see the steps above)")
+		detail, fix := "no AutoDiscover endpoint answered: "+strings.TrimPrefix(firstLine(err), autodiscover.ErrNoEndpoint.Error()+": "),
+			"serve AutoDiscover on https://autodiscover."+x.domain+" (see the steps above)"
+		if c, ok := Explain(err, x.domain); ok {
+			detail = "no AutoDiscover endpoint answered; the decisive failure: " + c.Detail
+			if c.Fix != "" {
+				fix = c.Fix
+			}
+		}
+		if x.noDNS {
+			fix = "check that the DNS server is reachable (--dns ADDR, or the system resolver) and run again"
+		}
+		x.add(name, Fail, detail, fix)
 	}
 	if res == nil || len(res.Redirects) == 0 {
 		return
@@ -577,6 +620,13 @@ func expiresIn(left time.Duration) string {
 	default:
 		return fmt.Sprintf("in %d days", h/24)
 	}
+}
+
+// failing reports an HTTP 502, 503 or 504: a server (or the upstream
+// it proxies to) that fails, not a missing endpoint.
+func failing(err error) bool {
+	var se *autodiscover.StatusError
+	return errors.As(err, &se) && se.Status >= 502 && se.Status <= 504
 }
 
 func firstLine(err error) string {
