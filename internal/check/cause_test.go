@@ -59,6 +59,22 @@ func TestFixesFollowTheCause(t *testing.T) {
 				"check the AutoDiscover server at " + ad, "", "serve POST"},
 			{"discovery", Fail, "answered HTTP 503: the server (or its upstream, when it proxies) is failing", "check the AutoDiscover server", "", "serve AutoDiscover on"},
 		}},
+		{"failed logins throttled", func(t *testing.T, ca *testenv.CA, o map[string]string) {
+			o[ad+":443"] = testenv.StartHTTPS(t, ca.Issue(t, time.Time{}, ad), http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.Header.Get("Authorization") != "" {
+					select { // a wrong password: the answer comes late
+					case <-r.Context().Done():
+					case <-time.After(5 * time.Second):
+					}
+				}
+				w.Header().Set("WWW-Authenticate", `Basic realm="autodiscover"`)
+				w.WriteHeader(http.StatusUnauthorized)
+			})).Addr
+		}, []want{
+			{"POST https://" + ad + "/autodiscover/autodiscover.xml with credentials", Fail, "the server may be throttling failed logins",
+				"check the user name and password (testuser@company.tld)", "", ""},
+			{"discovery", Fail, "the server may be throttling failed logins", "check the user name and password", "", ""},
+		}},
 		{"redirect to a host not trusted", func(t *testing.T, ca *testenv.CA, o map[string]string) {
 			o[ad+":443"] = testenv.StartHTTPS(t, ca.Issue(t, time.Time{}, ad), testenv.Redirect(302, "https://ad.hoster.example/autodiscover/autodiscover.xml")).Addr
 			o["ad.hoster.example:443"] = testenv.StartHTTPS(t, ca.Issue(t, time.Time{}, "ad.hoster.example"), settings()).Addr

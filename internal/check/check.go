@@ -154,6 +154,14 @@ func (x *run) add(name string, st Status, detail, fix string) {
 	}
 }
 
+// user is the login name sent with the password.
+func (x *run) user() string {
+	if x.o.Username != "" {
+		return x.o.Username
+	}
+	return x.o.Email
+}
+
 // problem is the status of a fault that some candidate has: FAIL when
 // nothing works, else WARN (clients get past it, some with a prompt).
 func (x *run) problem() Status {
@@ -412,6 +420,9 @@ func (x *run) host(ctx context.Context, host string, root bool) {
 		x.add(name, Fail, "credentials rejected (401 after sending them)", "check the address and password, and that the server's directory knows "+x.o.Email)
 	case errors.As(f.Err, &se):
 		x.add(name, Fail, se.Error(), "the server knows no configuration for "+x.o.Email+": check its directory and settings")
+	case challenged && errors.Is(f.Err, autodiscover.ErrNoAnswer):
+		x.add(name, x.problem(), f.Err.Error()+" after sending the credentials, though "+host+" answered 401 at once without them: the server may be throttling failed logins (it delays answers to wrong passwords)",
+			"check the user name and password ("+x.user()+"), and wait before trying again")
 	case failing(f.Err):
 		x.add(name, x.problem(), f.Err.Error()+": the server (or its upstream, when it proxies) is failing",
 			"check the AutoDiscover server at "+host+" and its logs (and its upstream, when it proxies)")
