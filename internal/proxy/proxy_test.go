@@ -368,37 +368,6 @@ func TestRouteAccepts(t *testing.T) {
 	}
 }
 
-// blackHole accepts connections and never answers.
-func blackHole(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var mu sync.Mutex
-	var conns []net.Conn
-	go func() {
-		for i := 0; i < 100; i++ {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() {
-		ln.Close()
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range conns {
-			c.Close()
-		}
-	})
-	return ln.Addr().String()
-}
-
 // TestUpstreamFailures: down gives 502, black-holed and slow give 504,
 // each within the (small) timeouts, with the cause in the log.
 func TestUpstreamFailures(t *testing.T) {
@@ -420,7 +389,7 @@ func TestUpstreamFailures(t *testing.T) {
 		logged         string
 	}{
 		{"down", "https://example.com:" + port(testenv.ClosedPort(t)) + "/", nil, 502, "connection refused"},
-		{"black hole", "https://example.com:" + port(blackHole(t)) + "/", nil, 504, "TLS handshake timeout"},
+		{"black hole", "https://example.com:" + port(testenv.BlackHole(t)) + "/", nil, 504, "TLS handshake timeout"},
 		{"slow", slow.URL(), pool(slow), 504, "timeout awaiting response headers"},
 		{"slow over HTTP/2", slowH2.URL(), pool(slowH2), 504, "http2: timeout awaiting response headers"},
 		{"untrusted certificate", untrusted.URL(), x509.NewCertPool(), 502, "certificate"},
