@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -35,11 +34,8 @@ func runHashPassword(_ context.Context, args []string, e env) int {
 		fmt.Fprint(fs.Output(), hashPasswordUsage)
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
+	if code, done := parseFlags(fs, args); done {
+		return code
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(e.stderr, "autodiscover hash-password: unexpected argument %q: the password is read from standard input\n", fs.Arg(0))

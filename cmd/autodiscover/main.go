@@ -5,6 +5,8 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -103,4 +105,17 @@ Commands:
 Run "autodiscover <command> --help" for the flags of a command.
 Without --config, "autodiscover serve" runs a demo on 127.0.0.1 (see README.md).
 `)
+}
+
+// parseFlags parses a subcommand's flags. done is true when the command
+// must stop at once with code: 0 after --help, 2 for a bad flag (the flag
+// package has printed why).
+func parseFlags(fs *flag.FlagSet, args []string) (code int, done bool) {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK, true
+		}
+		return exitUsage, true
+	}
+	return 0, false
 }
