@@ -112,15 +112,16 @@ type app struct {
 	throttle *auth.Throttle // kept across reloads
 	certs    certs.Store
 	selector *certs.Selector
-	listen   config.Listen // the addresses bound at start
-	acme     *certs.ACME   // nil when ACME is off
+	listen   config.Listen   // the addresses bound at start
+	ctx      context.Context // serve's, for work started on reload
+	acme     *certs.ACME     // nil when ACME is off
 	server   *server.Server
 	httpsLn  net.Listener
 	demo     *certs.DemoFiles
 }
 
 func serve(ctx context.Context, f serveFlags, e env) error {
-	a := &app{flags: f, e: e, throttle: &auth.Throttle{}}
+	a := &app{flags: f, e: e, throttle: &auth.Throttle{}, ctx: ctx}
 	cfg, err := a.loadConfig()
 	if err != nil {
 		return err

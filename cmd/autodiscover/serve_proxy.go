@@ -130,6 +130,9 @@ func (a *app) reloadACME(cfg *config.File) {
 		if !slices.Equal(a.acme.Names(), sortedCopy(cfg.ACME.Names)) {
 			a.acme.SetNames(cfg.ACME.Names)
 			a.log.Info("ACME names changed", "names", a.acme.Names())
+			if a.ctx != nil {
+				go a.acme.Prefetch(a.ctx) // new names now, not at their first handshake
+			}
 		}
 	}
 }
