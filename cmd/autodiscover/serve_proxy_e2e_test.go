@@ -350,6 +350,18 @@ domains:
 	if _, err := os.Stat(filepath.Join(state, "acme", "company.tld")); err == nil {
 		t.Error("the cache holds a certificate for company.tld")
 	}
+
+	// A name added on reload is fetched then, before any client asks.
+	cfg = strings.Replace(cfg, "names: [autodiscover.company.tld]", "names: [autodiscover.company.tld, company.tld]", 1)
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	syscall.Kill(os.Getpid(), syscall.SIGHUP)
+	for deadline := time.Now().Add(30 * time.Second); !strings.Contains(d.Stderr.String(), `msg="ACME: certificate ready" name=company.tld`); time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the name added on reload was not fetched; stderr:\n%s\npebble:\n%s", d.Stderr, peb.Output())
+		}
+	}
 }
 
 // TestServeProxyReload moves a proxied domain to another upstream with
