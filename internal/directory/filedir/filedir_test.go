@@ -37,10 +37,7 @@ func TestDir(t *testing.T) {
 	if _, err := d.Lookup(ctx, "alogin"); !errors.Is(err, directory.ErrNotFound) {
 		t.Errorf("a login name is not an address: Lookup = %v, want ErrNotFound", err)
 	}
-	for _, tc := range []struct {
-		login, pw string
-		want      string
-	}{
+	checkLogins(t, d, []login{
 		{"a@x.example", "pa", "a@x.example"},
 		{"alias@x.example", "pa", "a@x.example"},
 		{"alogin", "pa", "a@x.example"},
@@ -48,16 +45,7 @@ func TestDir(t *testing.T) {
 		{"a@x.example", "pb", ""},
 		{"nobody@x.example", "pa", ""},
 		{"a@x.example", "", ""},
-	} {
-		u, err := d.Authenticate(ctx, tc.login, tc.pw)
-		if tc.want == "" {
-			if !errors.Is(err, directory.ErrBadCredentials) {
-				t.Errorf("Authenticate(%s, %s) = %v, %v; want ErrBadCredentials", tc.login, tc.pw, u, err)
-			}
-		} else if err != nil || u.Address != tc.want {
-			t.Errorf("Authenticate(%s, %s) = %v, %v; want %s", tc.login, tc.pw, u, err, tc.want)
-		}
-	}
+	})
 	if d.Len() != 2 {
 		t.Errorf("Len = %d, want 2", d.Len())
 	}
@@ -103,8 +91,7 @@ func TestAmbiguousLogins(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx := context.Background()
-	for _, tc := range []struct{ login, pw, want string }{
+	checkLogins(t, d, []login{
 		{"anna", "pa", ""},
 		{"anna", "pb", ""},
 		{"anna@a.example", "pa", "anna@a.example"},
@@ -112,16 +99,7 @@ func TestAmbiguousLogins(t *testing.T) {
 		{"b@a.example", "pa", ""},
 		{"b@a.example", "pc", "b@a.example"},
 		{"own", "pc", "b@a.example"},
-	} {
-		u, err := d.Authenticate(ctx, tc.login, tc.pw)
-		if tc.want == "" {
-			if !errors.Is(err, directory.ErrBadCredentials) {
-				t.Errorf("Authenticate(%s, %s) = %v, %v; want ErrBadCredentials", tc.login, tc.pw, u, err)
-			}
-		} else if err != nil || u.Address != tc.want {
-			t.Errorf("Authenticate(%s, %s) = %v, %v; want %s", tc.login, tc.pw, u, err, tc.want)
-		}
-	}
+	})
 	if got := d.Ambiguous(); len(got) != 2 || got[0] != "anna" || got[1] != "b@a.example" {
 		t.Errorf("Ambiguous = %q, want [anna b@a.example]", got)
 	}
@@ -153,5 +131,23 @@ func TestUnknownLoginsBorrowUsersHashes(t *testing.T) {
 	}
 	if !used[h4] || !used[string(h5)] || len(used) != 2 {
 		t.Errorf("unknown logins were checked against %d distinct hashes, want both users' hashes", len(used))
+	}
+}
+
+// login is a row of checkLogins: want is the address the login and
+// password belong to, "" when they must be refused.
+type login struct{ login, pw, want string }
+
+func checkLogins(t *testing.T, d *filedir.Dir, rows []login) {
+	t.Helper()
+	for _, tc := range rows {
+		u, err := d.Authenticate(context.Background(), tc.login, tc.pw)
+		if tc.want == "" {
+			if !errors.Is(err, directory.ErrBadCredentials) {
+				t.Errorf("Authenticate(%s, %s) = %v, %v; want ErrBadCredentials", tc.login, tc.pw, u, err)
+			}
+		} else if err != nil || u.Address != tc.want {
+			t.Errorf("Authenticate(%s, %s) = %v, %v; want %s", tc.login, tc.pw, u, err, tc.want)
+		}
 	}
 }
