@@ -112,10 +112,16 @@ Without --config, "autodiscover serve" runs a demo on 127.0.0.1 (see README.md).
 // package has printed why).
 func parseFlags(fs *flag.FlagSet, args []string) (code int, done bool) {
 	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK, true
-		}
-		return exitUsage, true
+		return flagExit(err), true
 	}
 	return 0, false
+}
+
+// flagExit is the exit code for an error of flag parsing: 0 after --help,
+// 2 for a bad flag (the flag package has printed why).
+func flagExit(err error) int {
+	if errors.Is(err, flag.ErrHelp) {
+		return exitOK
+	}
+	return exitUsage
 }
