@@ -10,11 +10,13 @@
 package proxy
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -112,7 +114,10 @@ func New(upstream string, opts *Options) (*Proxy, error) {
 			TLSClientConfig:       &tls.Config{RootCAs: o.RootCAs, MinVersion: tls.VersionTLS12},
 			TLSHandshakeTimeout:   o.TLSHandshakeTimeout,
 			ResponseHeaderTimeout: o.ResponseHeaderTimeout,
-			ForceAttemptHTTP2:     true,
+			// HTTP/1.1, as Apache and CloudFront speak to an origin:
+			// Windows authentication on IIS needs it, and a small request
+			// goes out in one write (HTTP/2 writes headers and body apart).
+			TLSNextProto:          map[string]func(string, *tls.Conn) http.RoundTripper{},
 			MaxIdleConns:          256,
 			MaxIdleConnsPerHost:   256,
 			IdleConnTimeout:       90 * time.Second,
@@ -122,8 +127,6 @@ func New(upstream string, opts *Options) (*Proxy, error) {
 	}
 	p.oneShot = p.transport.Clone()
 	p.oneShot.DisableKeepAlives = true
-	p.oneShot.ForceAttemptHTTP2 = false
-	p.oneShot.TLSNextProto = map[string]func(string, *tls.Conn) http.RoundTripper{}
 	p.rp = &httputil.ReverseProxy{
 		Rewrite:        p.rewrite,
 		ModifyResponse: dropConnectionAuth,
@@ -153,6 +156,18 @@ func (f transportFunc) RoundTrip(r *http.Request) (*http.Response, error) { retu
 // connection), which fails safe; the challenge offering it is removed
 // (see dropConnectionAuth) so clients use Basic instead.
 func (p *Proxy) roundTrip(r *http.Request) (*http.Response, error) {
+	if r.GetBody != nil {
+		// A body read into memory (readSmallBody): hand the transport
+		// the in-memory reader itself, which it writes together with the
+		// headers. The ReverseProxy wraps the body it is given, which
+		// hides that it is in memory.
+		b, err := r.GetBody()
+		if err != nil {
+			return nil, err
+		}
+		r = r.WithContext(r.Context()) // RoundTrip must not modify r
+		r.Body = b
+	}
 	if connectionBound(r.Header.Get("Authorization")) {
 		return p.oneShot.RoundTrip(r)
 	}
@@ -198,6 +213,34 @@ var allowedMethods = map[string]bool{
 
 type routeKey struct{}
 
+// smallBody is the largest announced request body read in full before
+// the upstream is called; AutoDiscover requests are well under 1 KiB.
+const smallBody = 64 << 10
+
+// readSmallBody reads r's announced body into memory, so the upstream
+// request goes out in one write, headers and body together (a streamed
+// body is written after the headers, in a second write and TCP segment),
+// and can be sent again if a pooled connection turns out closed. The
+// client's Expect: 100-continue has been answered by reading the body, so
+// it is not passed on. It reports false when it has answered the client
+// itself (408): the body did not arrive whole.
+func (p *Proxy) readSmallBody(w http.ResponseWriter, r *http.Request) bool {
+	buf := make([]byte, r.ContentLength)
+	if _, err := io.ReadFull(r.Body, buf); err != nil {
+		// Too slow, cut short or gone: the client's failure, never
+		// passed upstream. (A client that went away does not read the
+		// answer.)
+		p.log.Info("proxy: the request body did not arrive whole", "path", r.URL.Path, "cause", err.Error())
+		w.Header().Set("Connection", "close")
+		http.Error(w, "408 request timeout: the body did not arrive", http.StatusRequestTimeout)
+		return false
+	}
+	r.Body = io.NopCloser(bytes.NewReader(buf))
+	r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(buf)), nil }
+	r.Header.Del("Expect")
+	return true
+}
+
 // ServeHTTP relays r if its path is an AutoDiscover path; anything else
 // gets 404 without reaching the upstream.
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -223,6 +266,11 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if r.Body != nil && r.Body != http.NoBody {
 		r.Body = http.MaxBytesReader(w, r.Body, p.maxBody)
+		if r.ContentLength > 0 && r.ContentLength <= smallBody {
+			if !p.readSmallBody(w, r) {
+				return
+			}
+		}
 	}
 	r = r.WithContext(context.WithValue(r.Context(), routeKey{}, rt))
 	p.rp.ServeHTTP(challengeWriter{w}, r)

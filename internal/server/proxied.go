@@ -70,6 +70,8 @@ func proxiedOutcome(r *http.Request, status int) string {
 		return "refused"
 	case status == http.StatusRequestEntityTooLarge:
 		return "body_too_large"
+	case status == http.StatusRequestTimeout:
+		return "body_read_failed" // never relayed, as in native mode
 	case status == http.StatusBadGateway:
 		return "upstream_failed"
 	case status == http.StatusGatewayTimeout:

@@ -99,6 +99,7 @@ func TestProxiedOutcomes(t *testing.T) {
 		{"/autodiscover/autodiscover.xml", 502, "upstream_failed"},
 		{"/autodiscover/autodiscover.xml", 504, "upstream_timeout"},
 		{"/autodiscover/autodiscover.xml", 413, "body_too_large"},
+		{"/autodiscover/autodiscover.xml", 408, "body_read_failed"},
 		{"/autodiscover/autodiscover.xml", 405, "refused"},
 		{"/autodiscover/autodiscover.json?@evil.example/mapi/nspi", 404, "refused_path"},
 		{"/ecp/", 404, "refused_path"},
