@@ -69,6 +69,9 @@ func (s *Server) accessLog(listener string, next http.Handler) http.Handler {
 		r = r.WithContext(context.WithValue(r.Context(), recordKey{}, rec))
 		sw := &statusWriter{ResponseWriter: w}
 		next.ServeHTTP(sw, r)
+		if !s.log.Enabled(r.Context(), slog.LevelInfo) {
+			return
+		}
 		attrs := []slog.Attr{
 			slog.String("listener", listener),
 			slog.String("client", clientIP(r)),
