@@ -110,7 +110,7 @@ CONF
 chmod 755 "$W" apache; chmod 644 ./*.pem ./*.key
 
 echo "# starting upstream, ours and Apache on CPU 0" >&2
-taskset -c 0 ./upstream -addr 127.0.0.1:$UP -cert upstream.pem -key upstream.key & PIDS="$PIDS $!"
+taskset -c 0 ./upstream -addr 127.0.0.1:$UP -cert upstream.pem -key upstream.key & UP_PID=$!; PIDS="$PIDS $UP_PID"
 taskset -c 0 ./autodiscover serve --config autodiscover.yaml --log-level warn 2>ours.log & OURS_PID=$!; PIDS="$PIDS $OURS_PID"
 taskset -c 0 /usr/sbin/apache2 -f "$W/apache/httpd.conf" -k start
 sleep 2
@@ -143,15 +143,37 @@ apache_pids() {
 	echo "$parent $(pgrep -P "$parent" | tr '\n' ' ')"
 }
 
-run() { # name addr
-	BENCH_BODY=$BODY taskset -c 1 wrk -t1 -c"$CONNS" -d3s -s "$ROOT/bench/proxy/post.lua" "https://$2/autodiscover/autodiscover.xml" >/dev/null
+cpu_ticks() { # pids... : sum of user+system CPU time, in clock ticks
+	t=0
+	for p in "$@"; do
+		v=$(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0)
+		t=$((t + ${v:-0}))
+	done
+	echo $t
+}
+HZ=$(getconf CLK_TCK)
+
+run() { # name addr pids...
+	name=$1 addr=$2; shift 2
+	BENCH_BODY=$BODY taskset -c 1 wrk -t1 -c"$CONNS" -d3s -s "$ROOT/bench/proxy/post.lua" "https://$addr/autodiscover/autodiscover.xml" >/dev/null
+	before=$(cpu_ticks "$@") up_before=$(cpu_ticks "$UP_PID") stats_before=$(upstream_stats)
 	BENCH_BODY=$BODY taskset -c 1 wrk -t1 -c"$CONNS" -d"${DURATION}s" --latency -s "$ROOT/bench/proxy/post.lua" \
-		"https://$2/autodiscover/autodiscover.xml" > "wrk-$1.txt"
+		"https://$addr/autodiscover/autodiscover.xml" > "wrk-$name.txt"
+	after=$(cpu_ticks "$@") up_after=$(cpu_ticks "$UP_PID") stats_after=$(upstream_stats)
+	# CPU time per request (µs) of the proxy and of the upstream.
+	n=$(awk '/requests in/ {print $1}' "wrk-$name.txt")
+	echo $(( (after - before) * 1000000 / HZ / n )) $(( (up_after - up_before) * 1000000 / HZ / n )) > "cpu-$name.txt"
+	# Connections the proxy opened to the upstream (reuse) and requests relayed.
+	set -- $stats_before $stats_after
+	echo $(($3 - $1)) $(($4 - $2)) > "upstream-$name.txt"
+}
+upstream_stats() { # connections and requests the upstream has seen
+	curl -sS --max-time 5 --cacert ca.pem "https://localhost:$UP/stats"
 }
 echo "# wrk: $CONNS connections, ${DURATION}s each, after a 3 s warm-up" >&2
-run ours $OURS
+run ours $OURS $OURS_PID
 OURS_RSS=$(rss_kb $OURS_PID)
-run apache $APACHE
+run apache $APACHE $(apache_pids)
 APACHE_RSS=$(rss_kb $(apache_pids))
 
 report() { # name file rss
@@ -160,13 +182,15 @@ report() { # name file rss
 	p99=$(awk '$1=="99%" {print $2}' "$2")
 	non200=$(awk '/^status errors:/ {print $3}' "$2")
 	errs=$(awk '/Socket errors/ {print}' "$2")
-	printf '| %s | %s | %s | %s | %d MiB | %s %s |\n' "$1" "$rps" "$p50" "$p99" $(($3 / 1024)) "${non200:-0}" "$errs"
+	read -r cpu up < "$4"
+	read -r upconns upreqs < "$5"
+	printf '| %s | %s | %s | %s | %d µs | %d µs | %d / %d | %d MiB | %s %s |\n' "$1" "$rps" "$p50" "$p99" "$cpu" "$up" "$upconns" "$upreqs" $(($3 / 1024)) "${non200:-0}" "$errs"
 }
 echo
-echo "| proxy | requests/s | p50 | p99 | peak RSS | status >= 400, socket errors |"
-echo "|---|---|---|---|---|---|"
-report "autodiscover serve (proxy mode)" wrk-ours.txt "$OURS_RSS"
-report "Apache httpd $(/usr/sbin/apache2 -v | awk -F'[/ ]' '/version/ {print $4}') (ProxyPass + SSLProxyEngine)" wrk-apache.txt "$APACHE_RSS"
+echo "| proxy | requests/s | p50 | p99 | proxy CPU/request | upstream CPU/request | upstream connections / requests | peak RSS | status >= 400, socket errors |"
+echo "|---|---|---|---|---|---|---|---|---|"
+report "autodiscover serve (proxy mode)" wrk-ours.txt "$OURS_RSS" cpu-ours.txt upstream-ours.txt
+report "Apache httpd $(/usr/sbin/apache2 -v | awk -F'[/ ]' '/version/ {print $4}') (ProxyPass + SSLProxyEngine)" wrk-apache.txt "$APACHE_RSS" cpu-apache.txt upstream-apache.txt
 echo
 echo "$MIXED"
 echo

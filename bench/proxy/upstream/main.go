@@ -6,9 +6,12 @@ package main
 
 import (
 	"flag"
+	"fmt"
 	"io"
 	"log"
+	"net"
 	"net/http"
+	"sync/atomic"
 	"time"
 )
 
@@ -20,7 +23,15 @@ func main() {
 	cert := flag.String("cert", "upstream.pem", "certificate `file`")
 	key := flag.String("key", "upstream.key", "key `file`")
 	flag.Parse()
+	var conns, requests atomic.Int64
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/stats" {
+			// For the benchmark script: how many connections and
+			// requests each proxy brought.
+			fmt.Fprintf(w, "%d %d\n", conns.Load(), requests.Load())
+			return
+		}
+		requests.Add(1)
 		io.Copy(io.Discard, r.Body)
 		if u, p, ok := r.BasicAuth(); !ok || u != "testuser@company.tld" || p != "testpassword" {
 			w.Header().Set("WWW-Authenticate", `Basic realm="workmail"`)
@@ -30,6 +41,11 @@ func main() {
 		w.Header().Set("Content-Type", "text/xml; charset=utf-8")
 		io.WriteString(w, doc)
 	})
-	srv := &http.Server{Addr: *addr, Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 5 * time.Minute}
+	srv := &http.Server{Addr: *addr, Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 5 * time.Minute,
+		ConnState: func(_ net.Conn, s http.ConnState) {
+			if s == http.StateNew {
+				conns.Add(1)
+			}
+		}}
 	log.Fatal(srv.ListenAndServeTLS(*cert, *key))
 }
