@@ -34,8 +34,8 @@ type Options struct {
 	// TLSHandshakeTimeout bounds the TLS handshake with the upstream; 0
 	// means 5s.
 	TLSHandshakeTimeout time.Duration
-	// ResponseHeaderTimeout bounds the wait for the upstream's response
-	// headers once the request is sent; 0 means 30s.
+	// ResponseHeaderTimeout bounds sending the request and the wait for
+	// the upstream's response headers; 0 means 30s.
 	ResponseHeaderTimeout time.Duration
 	// MaxBodyBytes bounds a request body; 0 means 1 MiB. Larger bodies get
 	// 413 and the upstream call is abandoned.
@@ -54,9 +54,13 @@ type Options struct {
 // [http.Handler], safe for concurrent use; connections to the upstream
 // are pooled and kept alive. Nothing is cached.
 type Proxy struct {
-	target    *url.URL
-	maxBody   int64
-	log       *slog.Logger
+	target  *url.URL
+	maxBody int64
+	log     *slog.Logger
+	// upstream carries requests without a body or with one in memory:
+	// every AutoDiscover request.
+	upstream *upstreamTransport
+	// transport carries streamed (large or chunked) bodies.
 	transport *http.Transport
 	rp        *httputil.ReverseProxy
 	// oneShot carries requests with connection-bound credentials (NTLM,
@@ -115,8 +119,7 @@ func New(upstream string, opts *Options) (*Proxy, error) {
 			TLSHandshakeTimeout:   o.TLSHandshakeTimeout,
 			ResponseHeaderTimeout: o.ResponseHeaderTimeout,
 			// HTTP/1.1, as Apache and CloudFront speak to an origin:
-			// Windows authentication on IIS needs it, and a small request
-			// goes out in one write (HTTP/2 writes headers and body apart).
+			// Windows authentication on IIS needs it.
 			TLSNextProto:          map[string]func(string, *tls.Conn) http.RoundTripper{},
 			MaxIdleConns:          256,
 			MaxIdleConnsPerHost:   256,
@@ -124,6 +127,19 @@ func New(upstream string, opts *Options) (*Proxy, error) {
 			ExpectContinueTimeout: time.Second,
 			DisableCompression:    true, // pass Accept-Encoding and the body as they are
 		},
+	}
+	p.upstream = &upstreamTransport{
+		addr: hostPort(u),
+		tlsConfig: &tls.Config{
+			RootCAs: o.RootCAs, MinVersion: tls.VersionTLS12, ServerName: u.Hostname(),
+			NextProtos:         []string{"http/1.1"},
+			ClientSessionCache: tls.NewLRUClientSessionCache(64),
+		},
+		dial:        dial,
+		handshake:   o.TLSHandshakeTimeout,
+		header:      o.ResponseHeaderTimeout,
+		idleTimeout: 90 * time.Second,
+		maxIdle:     256,
 	}
 	p.oneShot = p.transport.Clone()
 	p.oneShot.DisableKeepAlives = true
@@ -140,7 +156,18 @@ func New(upstream string, opts *Options) (*Proxy, error) {
 
 // Close closes the idle connections to the upstream; requests in flight
 // finish. The proxy stays usable.
-func (p *Proxy) Close() { p.transport.CloseIdleConnections() }
+func (p *Proxy) Close() {
+	p.upstream.CloseIdleConnections()
+	p.transport.CloseIdleConnections()
+}
+
+// hostPort is u's host with its port, 443 when none is given.
+func hostPort(u *url.URL) string {
+	if u.Port() != "" {
+		return u.Host
+	}
+	return net.JoinHostPort(u.Hostname(), "443")
+}
 
 // transportFunc adapts a function to http.RoundTripper.
 type transportFunc func(*http.Request) (*http.Response, error)
@@ -155,12 +182,15 @@ func (f transportFunc) RoundTrip(r *http.Request) (*http.Response, error) { retu
 // Such a login cannot complete through the proxy (its legs need one
 // connection), which fails safe; the challenge offering it is removed
 // (see dropConnectionAuth) so clients use Basic instead.
+//
+// Requests without a body or with one read into memory (readSmallBody)
+// go through p.upstream, streamed bodies through an [http.Transport].
 func (p *Proxy) roundTrip(r *http.Request) (*http.Response, error) {
-	if r.GetBody != nil {
-		// A body read into memory (readSmallBody): hand the transport
-		// the in-memory reader itself, which it writes together with the
-		// headers. The ReverseProxy wraps the body it is given, which
-		// hides that it is in memory.
+	inMemory := r.GetBody != nil
+	if inMemory {
+		// Hand the transport the in-memory reader itself, which it
+		// writes together with the headers: the ReverseProxy wraps the
+		// body it is given, which hides that it is in memory.
 		b, err := r.GetBody()
 		if err != nil {
 			return nil, err
@@ -168,8 +198,11 @@ func (p *Proxy) roundTrip(r *http.Request) (*http.Response, error) {
 		r = r.WithContext(r.Context()) // RoundTrip must not modify r
 		r.Body = b
 	}
-	if connectionBound(r.Header.Get("Authorization")) {
+	switch {
+	case connectionBound(r.Header.Get("Authorization")):
 		return p.oneShot.RoundTrip(r)
+	case inMemory || r.Body == nil || r.Body == http.NoBody:
+		return p.upstream.RoundTrip(r)
 	}
 	return p.transport.RoundTrip(r)
 }

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/x509"
 	"encoding/base64"
@@ -53,6 +54,7 @@ func startUpstreamProto(t *testing.T, h http.HandlerFunc, h2 bool) *upstream {
 	u := &upstream{handler: h}
 	u.srv = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
+		r.Body = io.NopCloser(bytes.NewReader(body)) // for the handler
 		s := seen{Method: r.Method, Path: r.URL.Path, RawQuery: r.URL.RawQuery, Host: r.Host, RemoteAddr: r.RemoteAddr, Proto: r.Proto, Header: r.Header.Clone(), Body: string(body)}
 		if r.TLS != nil {
 			s.SNI = r.TLS.ServerName
