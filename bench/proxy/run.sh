@@ -143,23 +143,25 @@ apache_pids() {
 	echo "$parent $(pgrep -P "$parent" | tr '\n' ' ')"
 }
 
-cpu_ticks() { # pids... : sum of user+system CPU time, in clock ticks
+cpu_ticks() { # pids... : user+system CPU time, in clock ticks, of the
+	# processes and of their children that have ended (Apache replaces
+	# children under load: their time moves to the parent's cutime/cstime).
 	t=0
 	for p in "$@"; do
-		v=$(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0)
+		v=$(awk '{print $14 + $15 + $16 + $17}' "/proc/$p/stat" 2>/dev/null || echo 0)
 		t=$((t + ${v:-0}))
 	done
 	echo $t
 }
 HZ=$(getconf CLK_TCK)
 
-run() { # name addr pids...
-	name=$1 addr=$2; shift 2
+run() { # name addr pids-function
+	name=$1 addr=$2 pids=$3
 	BENCH_BODY=$BODY taskset -c 1 wrk -t1 -c"$CONNS" -d3s -s "$ROOT/bench/proxy/post.lua" "https://$addr/autodiscover/autodiscover.xml" >/dev/null
-	before=$(cpu_ticks "$@") up_before=$(cpu_ticks "$UP_PID") stats_before=$(upstream_stats)
+	before=$(cpu_ticks $($pids)) up_before=$(cpu_ticks "$UP_PID") stats_before=$(upstream_stats)
 	BENCH_BODY=$BODY taskset -c 1 wrk -t1 -c"$CONNS" -d"${DURATION}s" --latency -s "$ROOT/bench/proxy/post.lua" \
 		"https://$addr/autodiscover/autodiscover.xml" > "wrk-$name.txt"
-	after=$(cpu_ticks "$@") up_after=$(cpu_ticks "$UP_PID") stats_after=$(upstream_stats)
+	after=$(cpu_ticks $($pids)) up_after=$(cpu_ticks "$UP_PID") stats_after=$(upstream_stats)
 	# CPU time per request (µs) of the proxy and of the upstream.
 	n=$(awk '/requests in/ {print $1}' "wrk-$name.txt")
 	echo $(( (after - before) * 1000000 / HZ / n )) $(( (up_after - up_before) * 1000000 / HZ / n )) > "cpu-$name.txt"
@@ -171,9 +173,10 @@ upstream_stats() { # connections and requests the upstream has seen
 	curl -sS --max-time 5 --cacert ca.pem "https://localhost:$UP/stats"
 }
 echo "# wrk: $CONNS connections, ${DURATION}s each, after a 3 s warm-up" >&2
-run ours $OURS $OURS_PID
+ours_pids() { echo "$OURS_PID"; }
+run ours $OURS ours_pids
 OURS_RSS=$(rss_kb $OURS_PID)
-run apache $APACHE $(apache_pids)
+run apache $APACHE apache_pids
 APACHE_RSS=$(rss_kb $(apache_pids))
 
 report() { # name file rss
