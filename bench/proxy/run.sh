@@ -3,17 +3,24 @@
 # WorkMail recipe (SSLProxyEngine on + ProxyPass), both in front of the
 # same local TLS upstream, in one run.
 #
-#   bench/proxy/run.sh [DURATION_SECONDS] [CONNECTIONS]
+#   bench/proxy/run.sh [DURATION_SECONDS] [CONNECTIONS] [ROUNDS]
 #
 # Proxies and upstream are pinned to CPU 0, the load generator (wrk, TLS
-# keep-alive, the seed's authenticated POST) to CPU 1. Prints requests/s,
-# p50/p99 latency and memory (peak RSS; Apache: all its processes) of each.
+# keep-alive, the seed's authenticated POST) to CPU 1. The two proxies take
+# turns, ROUNDS times (default 3, the order alternating), so that a slow
+# spell of a shared machine hits both alike. Prints, per round, requests/s,
+# p50/p99 latency, CPU time per request (the proxy's and the upstream's on
+# its behalf), upstream connections opened, and memory (peak RSS; Apache:
+# all its processes); then the ratios ours/Apache per round and their median.
 # Needs: go, python3 (to pick free ports), openssl, wrk, apache2 (modules proxy, proxy_http, ssl,
 # socache_shmcb), taskset (util-linux), curl. Not part of go test.
 set -eu
 DURATION=${1:-20}
 CONNS=${2:-32}
+ROUNDS=${3:-3}
 case $CONNS in ''|*[!0-9]*) echo "connections must be a number" >&2; exit 2;; esac
+case $ROUNDS in ''|*[!0-9]*|0) echo "rounds must be a number from 1" >&2; exit 2;; esac
+[ "$ROUNDS" -le 10 ] || { echo "rounds capped at 10" >&2; exit 2; }
 case $DURATION in ''|*[!0-9]*) echo "duration must be whole seconds" >&2; exit 2;; esac
 [ "$DURATION" -le 300 ] || { echo "duration capped at 300 s" >&2; exit 2; }
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -155,46 +162,69 @@ cpu_ticks() { # pids... : user+system CPU time, in clock ticks, of the
 }
 HZ=$(getconf CLK_TCK)
 
-run() { # name addr pids-function
-	name=$1 addr=$2 pids=$3
+run() { # name round addr pids-function
+	name=$1 round=$2 addr=$3 pids=$4
 	BENCH_BODY=$BODY taskset -c 1 wrk -t1 -c"$CONNS" -d3s -s "$ROOT/bench/proxy/post.lua" "https://$addr/autodiscover/autodiscover.xml" >/dev/null
 	before=$(cpu_ticks $($pids)) up_before=$(cpu_ticks "$UP_PID") stats_before=$(upstream_stats)
 	BENCH_BODY=$BODY taskset -c 1 wrk -t1 -c"$CONNS" -d"${DURATION}s" --latency -s "$ROOT/bench/proxy/post.lua" \
-		"https://$addr/autodiscover/autodiscover.xml" > "wrk-$name.txt"
+		"https://$addr/autodiscover/autodiscover.xml" > "wrk-$name-$round.txt"
 	after=$(cpu_ticks $($pids)) up_after=$(cpu_ticks "$UP_PID") stats_after=$(upstream_stats)
 	# CPU time per request (µs) of the proxy and of the upstream.
-	n=$(awk '/requests in/ {print $1}' "wrk-$name.txt")
-	echo $(( (after - before) * 1000000 / HZ / n )) $(( (up_after - up_before) * 1000000 / HZ / n )) > "cpu-$name.txt"
+	n=$(awk '/requests in/ {print $1}' "wrk-$name-$round.txt")
+	echo $(( (after - before) * 1000000 / HZ / n )) $(( (up_after - up_before) * 1000000 / HZ / n )) > "cpu-$name-$round.txt"
 	# Connections the proxy opened to the upstream (reuse) and requests relayed.
 	set -- $stats_before $stats_after
-	echo $(($3 - $1)) $(($4 - $2)) > "upstream-$name.txt"
+	echo $(($3 - $1)) $(($4 - $2)) > "upstream-$name-$round.txt"
 }
 upstream_stats() { # connections and requests the upstream has seen
 	curl -sS --max-time 5 --cacert ca.pem "https://localhost:$UP/stats"
 }
-echo "# wrk: $CONNS connections, ${DURATION}s each, after a 3 s warm-up" >&2
 ours_pids() { echo "$OURS_PID"; }
-run ours $OURS ours_pids
+echo "# wrk: $CONNS connections, ${DURATION}s each after a 3 s warm-up, $ROUNDS rounds" >&2
+r=1
+while [ $r -le "$ROUNDS" ]; do
+	if [ $((r % 2)) = 1 ]; then
+		run ours $r $OURS ours_pids; run apache $r $APACHE apache_pids
+	else
+		run apache $r $APACHE apache_pids; run ours $r $OURS ours_pids
+	fi
+	r=$((r + 1))
+done
 OURS_RSS=$(rss_kb $OURS_PID)
-run apache $APACHE apache_pids
 APACHE_RSS=$(rss_kb $(apache_pids))
 
-report() { # name file rss
-	rps=$(awk '/^Requests\/sec:/ {print $2}' "$2")
+rps() { awk '/^Requests\/sec:/ {print $2}' "$1"; }
+p99ms() { # wrk's 99th percentile, in ms
+	awk '$1=="99%" {v=$2; u=v; sub(/[0-9.]+/, "", u); sub(/[a-z]+$/, "", v);
+		if (u=="us") v/=1000; else if (u=="s") v*=1000; print v}' "$1"
+}
+report() { # name file rss cpu-file upstream-file round
 	p50=$(awk '$1=="50%" {print $2}' "$2")
 	p99=$(awk '$1=="99%" {print $2}' "$2")
 	non200=$(awk '/^status errors:/ {print $3}' "$2")
 	errs=$(awk '/Socket errors/ {print}' "$2")
 	read -r cpu up < "$4"
 	read -r upconns upreqs < "$5"
-	printf '| %s | %s | %s | %s | %d µs | %d µs | %d / %d | %d MiB | %s %s |\n' "$1" "$rps" "$p50" "$p99" "$cpu" "$up" "$upconns" "$upreqs" $(($3 / 1024)) "${non200:-0}" "$errs"
+	printf '| %s | %s | %s | %s | %s | %d µs | %d µs | %d / %d | %d MiB | %s %s |\n' "$6" "$1" "$(rps "$2")" "$p50" "$p99" "$cpu" "$up" "$upconns" "$upreqs" $(($3 / 1024)) "${non200:-0}" "$errs"
 }
+median() { sort -n | awk '{v[NR]=$1} END {if (NR%2) print v[(NR+1)/2]; else printf "%.2f\n", (v[NR/2]+v[NR/2+1])/2}'; }
+APACHE_NAME="Apache httpd $(/usr/sbin/apache2 -v | awk -F'[/ ]' '/version/ {print $4}') (ProxyPass + SSLProxyEngine)"
 echo
-echo "| proxy | requests/s | p50 | p99 | proxy CPU/request | upstream CPU/request | upstream connections / requests | peak RSS | status >= 400, socket errors |"
-echo "|---|---|---|---|---|---|---|---|---|"
-report "autodiscover serve (proxy mode)" wrk-ours.txt "$OURS_RSS" cpu-ours.txt upstream-ours.txt
-report "Apache httpd $(/usr/sbin/apache2 -v | awk -F'[/ ]' '/version/ {print $4}') (ProxyPass + SSLProxyEngine)" wrk-apache.txt "$APACHE_RSS" cpu-apache.txt upstream-apache.txt
+echo "| round | proxy | requests/s | p50 | p99 | proxy CPU/request | upstream CPU/request | upstream connections / requests | peak RSS | status >= 400, socket errors |"
+echo "|---|---|---|---|---|---|---|---|---|---|"
+r=1
+: > ratios.txt
+while [ $r -le "$ROUNDS" ]; do
+	report "autodiscover serve (proxy mode)" "wrk-ours-$r.txt" "$OURS_RSS" "cpu-ours-$r.txt" "upstream-ours-$r.txt" $r
+	report "$APACHE_NAME" "wrk-apache-$r.txt" "$APACHE_RSS" "cpu-apache-$r.txt" "upstream-apache-$r.txt" $r
+	echo "$(rps "wrk-ours-$r.txt") $(rps "wrk-apache-$r.txt") $(p99ms "wrk-ours-$r.txt") $(p99ms "wrk-apache-$r.txt")" |
+		awk '{printf "%.2f %.2f\n", $1/$2, $3/$4}' >> ratios.txt
+	r=$((r + 1))
+done
+echo
+echo "throughput ours/Apache per round: $(awk '{printf "%s ", $1}' ratios.txt)(median $(awk '{print $1}' ratios.txt | median))"
+echo "p99 ours/Apache per round: $(awk '{printf "%s ", $2}' ratios.txt)(median $(awk '{print $2}' ratios.txt | median))"
 echo
 echo "$MIXED"
 echo
-echo "raw wrk output:"; cat wrk-ours.txt wrk-apache.txt
+echo "raw wrk output:"; cat wrk-ours-*.txt wrk-apache-*.txt
