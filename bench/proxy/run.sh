@@ -137,29 +137,25 @@ mixed() {
 }
 MIXED="POST /Autodiscover/Autodiscover.xml: ours $(mixed $OURS), Apache $(mixed $APACHE)"
 
-rss_kb() { # pids... : sum of VmHWM (peak RSS)
+sum_over() { # file-under-/proc/PID awk-program pids... : the value summed over the processes
+	file=$1 prog=$2; shift 2
 	t=0
 	for p in "$@"; do
-		v=$(awk '/^VmHWM:/ {print $2}' "/proc/$p/status" 2>/dev/null || echo 0)
+		v=$(awk "$prog" "/proc/$p/$file" 2>/dev/null || echo 0)
 		t=$((t + ${v:-0}))
 	done
 	echo $t
 }
+rss_kb() { sum_over status '/^VmHWM:/ {print $2}' "$@"; } # peak RSS, KiB
 apache_pids() {
 	parent=$(cat "$W/apache/httpd.pid")
 	echo "$parent $(pgrep -P "$parent" | tr '\n' ' ')"
 }
 
-cpu_ticks() { # pids... : user+system CPU time, in clock ticks, of the
-	# processes and of their children that have ended (Apache replaces
-	# children under load: their time moves to the parent's cutime/cstime).
-	t=0
-	for p in "$@"; do
-		v=$(awk '{print $14 + $15 + $16 + $17}' "/proc/$p/stat" 2>/dev/null || echo 0)
-		t=$((t + ${v:-0}))
-	done
-	echo $t
-}
+# User+system CPU time, in clock ticks, of the processes and of their
+# children that have ended (Apache replaces children under load: their time
+# moves to the parent's cutime/cstime).
+cpu_ticks() { sum_over stat '{print $14 + $15 + $16 + $17}' "$@"; }
 HZ=$(getconf CLK_TCK)
 
 run() { # name round addr pids-function
