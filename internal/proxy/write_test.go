@@ -141,18 +141,26 @@ func TestLargeBodyStreamed(t *testing.T) {
 	}
 }
 
+// dialRaw connects to addr for a test that writes HTTP by hand; the
+// connection closes with the test and gives up after 10 s.
+func dialRaw(t *testing.T, addr string) *net.TCPConn {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	return c.(*net.TCPConn)
+}
+
 // TestExpectContinue: a client that waits for 100 Continue gets it from
 // the proxy, sends its body, and the upstream receives the body (and no
 // Expect header, the expectation having been met).
 func TestExpectContinue(t *testing.T) {
 	up := startUpstream(t, nil)
 	front, _ := startProxy(t, up.URL(), pool(up), Options{})
-	c, err := net.Dial("tcp", front.Listener.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(10 * time.Second))
+	c := dialRaw(t, front.Listener.Addr().String())
 	const body = "<Autodiscover/>"
 	io.WriteString(c, "POST /autodiscover/autodiscover.xml HTTP/1.1\r\nHost: company.tld\r\nContent-Type: text/xml\r\n"+
 		"Content-Length: 15\r\nExpect: 100-continue\r\n\r\n")
@@ -185,14 +193,9 @@ func TestExpectContinue(t *testing.T) {
 func TestTruncatedBody(t *testing.T) {
 	up := startUpstream(t, nil)
 	front, logs := startProxy(t, up.URL(), pool(up), Options{})
-	c, err := net.Dial("tcp", front.Listener.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(10 * time.Second))
+	c := dialRaw(t, front.Listener.Addr().String())
 	io.WriteString(c, "POST /autodiscover/autodiscover.xml HTTP/1.1\r\nHost: company.tld\r\nContent-Length: 100\r\n\r\n<Autodiscover>")
-	c.(*net.TCPConn).CloseWrite()
+	c.CloseWrite()
 	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
 	if err != nil {
 		t.Fatal(err)
