@@ -154,10 +154,11 @@ func (t *upstreamTransport) try(r *http.Request, pooled bool) (*http.Response, e
 	resp, err := t.readResponse(c, r)
 	if err != nil {
 		switch {
-		case reused && c.in.n == 0 && ctx.Err() == nil && !isTimeout(err):
+		case reused && c.in.n == 0 && ctx.Err() == nil && !isTimeout(err) && replayable(r.Method):
 			// Closed by the upstream while idle, as the request
-			// arrived, before any answer. AutoDiscover requests are
-			// lookups, so sending one again is safe.
+			// arrived, before any answer; or it took the request and
+			// then failed. A lookup (AutoDiscover POSTs to look up)
+			// may be sent again; a PUT, PATCH or DELETE may not.
 			fail(err)
 			return nil, errRetry
 		case isTimeout(err) && ctx.Err() == nil:
@@ -167,6 +168,10 @@ func (t *upstreamTransport) try(r *http.Request, pooled bool) (*http.Response, e
 	}
 	c.in.limit = -1
 	c.conn.SetDeadline(time.Time{})
+	if ctx.Err() != nil {
+		// The AfterFunc may have run before the deadline was cleared.
+		return fail(ctx.Err())
+	}
 	resp.Body = &upstreamBody{ReadCloser: resp.Body, t: t, c: c, stop: stop, reusable: !resp.Close && !r.Close}
 	return resp, nil
 }
@@ -187,10 +192,10 @@ func (t *upstreamTransport) readResponse(c *upstreamConn, r *http.Request) (*htt
 			return nil, err
 		}
 		code := resp.StatusCode
-		if code < 100 || code > 199 {
+		if code > 199 {
 			return resp, nil
 		}
-		if code == http.StatusSwitchingProtocols || i == max1xx {
+		if code < 100 || code == http.StatusSwitchingProtocols || i == max1xx {
 			return nil, fmt.Errorf("upstream answered %d", code)
 		}
 		if trace != nil && trace.Got1xxResponse != nil {
@@ -229,7 +234,7 @@ func (b *upstreamBody) Close() error {
 	err := b.ReadCloser.Close()
 	// stop reports false when the client went away meanwhile: the
 	// connection's deadline is then set in the past.
-	if b.stop() && b.eof && b.reusable {
+	if b.stop() && b.eof && b.reusable && b.c.quiet() {
 		b.t.put(b.c)
 	} else {
 		b.c.conn.Close()
@@ -335,4 +340,28 @@ func (t *upstreamTransport) CloseIdleConnections() {
 	for _, c := range idle {
 		c.conn.Close()
 	}
+}
+
+// replayable reports whether a request that may have been processed can
+// be sent again: the lookups, POST included, since AutoDiscover POSTs
+// only to look settings up.
+func replayable(method string) bool {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodPost:
+		return true
+	}
+	return false
+}
+
+// quiet reports whether nothing follows the answer just read: no byte
+// buffered by bufio or tls.Conn. Bytes there are an unsolicited answer
+// that the next request would take for its own.
+func (c *upstreamConn) quiet() bool {
+	if c.br.Buffered() > 0 {
+		return false
+	}
+	c.conn.SetReadDeadline(time.Unix(1, 0))
+	_, err := c.br.Peek(1)
+	c.conn.SetReadDeadline(time.Time{})
+	return isTimeout(err)
 }
