@@ -36,11 +36,43 @@ func NormalizeAddress(address string) (string, error) {
 // without a trailing dot.
 func NormalizeDomain(domain string) (string, error) {
 	d := strings.TrimSuffix(strings.TrimSpace(domain), ".")
+	if plainHostname(d) {
+		// Already in the form ToASCII returns (the common case: every
+		// request's Host and TLS server name): skip the IDNA tables.
+		return d, nil
+	}
 	d, err := idna.Lookup.ToASCII(strings.ToLower(d))
 	if err != nil || d == "" || !strings.Contains(d, ".") {
 		return "", ErrBadAddress
 	}
 	return d, nil
+}
+
+// plainHostname reports whether d is a host name that idna.Lookup.ToASCII
+// returns unchanged and NormalizeDomain accepts: two or more labels of 1 to
+// 63 lower-case letters, digits and hyphens, none starting or ending with a
+// hyphen or with "--" in its third and fourth places (where "xn--" marks
+// punycode, which ToASCII checks).
+func plainHostname(d string) bool {
+	labels := 0
+	for len(d) > 0 {
+		label, rest, more := strings.Cut(d, ".")
+		if len(label) == 0 || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' ||
+			len(label) >= 4 && label[2:4] == "--" {
+			return false
+		}
+		for i := 0; i < len(label); i++ {
+			if c := label[i]; !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-') {
+				return false
+			}
+		}
+		labels++
+		d = rest
+		if more && d == "" {
+			return false
+		}
+	}
+	return labels >= 2
 }
 
 // NormalizeLogin normalises a login name: an address is normalised as one,
