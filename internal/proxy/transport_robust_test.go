@@ -86,8 +86,8 @@ func TestCloseSignals(t *testing.T) {
 	} {
 		up := holdingUpstream(t, raw)
 		_, url := newProxy(t, up, Options{ResponseHeaderTimeout: 2 * time.Second})
-		send(t, "POST", url)
-		if code, body := send(t, "POST", url); code != 200 || body != "honest" {
+		send(t, "POST", url, "<x/>")
+		if code, body := send(t, "POST", url, "<x/>"); code != 200 || body != "honest" {
 			t.Errorf("%q: second request got %d %q", raw, code, body)
 		}
 	}

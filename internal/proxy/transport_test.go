@@ -28,15 +28,24 @@ func newProxy(t *testing.T, up *upstream, o Options) (*Proxy, string) {
 	return p, front.URL
 }
 
-func post(t *testing.T, url, body string) (int, string) {
+// send makes one request for the AutoDiscover path through the proxy at
+// url and returns the status and body of the answer.
+func send(t *testing.T, method, url, body string) (int, string) {
 	t.Helper()
-	resp, err := http.Post(url+"/autodiscover/autodiscover.xml", "text/xml", strings.NewReader(body))
+	req, _ := http.NewRequest(method, url+"/autodiscover/autodiscover.xml", strings.NewReader(body))
+	req.Header.Set("Content-Type", "text/xml")
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b)
+}
+
+func post(t *testing.T, url, body string) (int, string) {
+	t.Helper()
+	return send(t, "POST", url, body)
 }
 
 // TestConcurrentExchangesDoNotMix: many clients at once over the pooled
