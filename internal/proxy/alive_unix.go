@@ -20,12 +20,13 @@ func alive(c net.Conn) bool {
 	if err != nil {
 		return false
 	}
+	// Control, not Read: the peek must not wait, and an idle connection
+	// keeps an expired read deadline (see quiet), which Read would obey.
 	open := false
 	var b [1]byte
-	err = rc.Read(func(fd uintptr) bool {
+	err = rc.Control(func(fd uintptr) {
 		_, _, rerr := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
 		open = rerr == syscall.EAGAIN || rerr == syscall.EWOULDBLOCK
-		return true
 	})
 	return err == nil && open
 }

@@ -129,10 +129,14 @@ func (t *upstreamTransport) try(r *http.Request, pooled bool) (*http.Response, e
 		return nil, err
 	}
 	// The header timeout covers sending the request too: an upstream
-	// that reads nothing must not hold the request forever.
+	// that reads nothing must not hold the request forever. (This also
+	// replaces the expired read deadline a pooled connection keeps from
+	// quiet.)
+	deadline := time.Time{}
 	if t.header > 0 {
-		c.conn.SetDeadline(time.Now().Add(t.header))
+		deadline = time.Now().Add(t.header)
 	}
+	c.conn.SetDeadline(deadline)
 	c.in.n, c.in.limit = 0, -1
 	err := r.Write(c.bw)
 	if err == nil {
@@ -355,13 +359,14 @@ func replayable(method string) bool {
 
 // quiet reports whether nothing follows the answer just read: no byte
 // buffered by bufio or tls.Conn. Bytes there are an unsolicited answer
-// that the next request would take for its own.
+// that the next request would take for its own. The read deadline is
+// left expired: nothing reads an idle connection, and try sets a new one
+// before using it.
 func (c *upstreamConn) quiet() bool {
 	if c.br.Buffered() > 0 {
 		return false
 	}
 	c.conn.SetReadDeadline(time.Unix(1, 0))
 	_, err := c.br.Peek(1)
-	c.conn.SetReadDeadline(time.Time{})
 	return isTimeout(err)
 }
