@@ -20,18 +20,36 @@ type record struct {
 
 type recordKey struct{}
 
+// recordOf returns the request's record, or nil when no access-log line
+// will be written (a handler used without accessLog, or info lines off).
 func recordOf(r *http.Request) *record {
 	rec, _ := r.Context().Value(recordKey{}).(*record)
-	if rec == nil {
-		return &record{} // a handler used without accessLog: nothing to log into
-	}
 	return rec
 }
 
-func setOutcome(r *http.Request, o string) { recordOf(r).outcome = o }
-func setDomain(r *http.Request, d string)  { recordOf(r).domain = d }
-func setSchema(r *http.Request, s string)  { recordOf(r).schema = s }
-func setUser(r *http.Request, u string)    { recordOf(r).user = u }
+func setOutcome(r *http.Request, o string) {
+	if rec := recordOf(r); rec != nil {
+		rec.outcome = o
+	}
+}
+
+func setDomain(r *http.Request, d string) {
+	if rec := recordOf(r); rec != nil {
+		rec.domain = d
+	}
+}
+
+func setSchema(r *http.Request, s string) {
+	if rec := recordOf(r); rec != nil {
+		rec.schema = s
+	}
+}
+
+func setUser(r *http.Request, u string) {
+	if rec := recordOf(r); rec != nil {
+		rec.user = u
+	}
+}
 
 // statusWriter remembers the status code written.
 type statusWriter struct {
@@ -64,14 +82,15 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 // Authorization header, a password or a body.
 func (s *Server) accessLog(listener string, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !s.log.Enabled(r.Context(), slog.LevelInfo) {
+			next.ServeHTTP(w, r) // no line to write: nothing to collect
+			return
+		}
 		start := time.Now()
 		rec := &record{}
 		r = r.WithContext(context.WithValue(r.Context(), recordKey{}, rec))
 		sw := &statusWriter{ResponseWriter: w}
 		next.ServeHTTP(sw, r)
-		if !s.log.Enabled(r.Context(), slog.LevelInfo) {
-			return
-		}
 		attrs := []slog.Attr{
 			slog.String("listener", listener),
 			slog.String("client", clientIP(r)),

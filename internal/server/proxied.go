@@ -54,6 +54,10 @@ func (s *Server) routeProxy(w http.ResponseWriter, r *http.Request) bool {
 		h.ServeHTTP(w, r)
 		return true
 	}
+	if recordOf(r) == nil { // no access-log line: no outcome to name
+		h.ServeHTTP(w, r)
+		return true
+	}
 	sw := &statusWriter{ResponseWriter: w}
 	h.ServeHTTP(sw, r)
 	setOutcome(r, proxiedOutcome(r, sw.status))
