@@ -258,8 +258,14 @@ const smallBody = 64 << 10
 // it is not passed on. It reports false when it has answered the client
 // itself (408): the body did not arrive whole.
 func (p *Proxy) readSmallBody(w http.ResponseWriter, r *http.Request) bool {
-	buf := make([]byte, r.ContentLength)
-	if _, err := io.ReadFull(r.Body, buf); err != nil {
+	// Grown as the bytes arrive, not allocated for the announced length:
+	// a client announcing 64 KiB and sending nothing must cost nothing.
+	// (ReadFrom wants bytes.MinRead free before each read.)
+	var b bytes.Buffer
+	b.Grow(int(min(r.ContentLength, 4<<10)) + bytes.MinRead)
+	_, err := io.CopyN(&b, r.Body, r.ContentLength) // io.EOF if cut short
+	buf := b.Bytes()
+	if err != nil {
 		// Too slow, cut short or gone: the client's failure, never
 		// passed upstream. (A client that went away does not read the
 		// answer.)

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -209,5 +210,47 @@ func TestTruncatedBody(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), "did not arrive whole") {
 		t.Errorf("log lacks the cause:\n%s", logs)
+	}
+}
+
+// stallingBody gives a few bytes, then fails as a client that stops
+// sending would (the server's read timeout).
+type stallingBody struct{ sent bool }
+
+func (s *stallingBody) Read(p []byte) (int, error) {
+	if s.sent {
+		return 0, os.ErrDeadlineExceeded
+	}
+	s.sent = true
+	return copy(p, "<Autodiscover>"), nil
+}
+
+func (*stallingBody) Close() error { return nil }
+
+// TestAnnouncedBodyNotAllocated: memory for a body grows with the bytes
+// that arrive, not with the length announced: a client announcing 64 KiB
+// and sending a few bytes must not cost 64 KiB (thousands of such
+// connections would).
+func TestAnnouncedBodyNotAllocated(t *testing.T) {
+	p, err := New("https://example.com/", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	least := uint64(1 << 62)
+	for range 10 {
+		r := httptest.NewRequest("POST", "/autodiscover/autodiscover.xml", nil)
+		r.Body, r.ContentLength = &stallingBody{}, smallBody
+		w := httptest.NewRecorder()
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		ok := p.readSmallBody(w, r)
+		runtime.ReadMemStats(&after)
+		if ok || w.Code != http.StatusRequestTimeout {
+			t.Fatalf("a stalled body: ok %v, status %d, want 408", ok, w.Code)
+		}
+		least = min(least, after.TotalAlloc-before.TotalAlloc)
+	}
+	if least >= smallBody/4 {
+		t.Errorf("a stalled body with %d bytes announced allocated %d bytes, want it proportional to the 14 sent", smallBody, least)
 	}
 }
