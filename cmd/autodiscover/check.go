@@ -43,24 +43,9 @@ Flags:
 `)
 		fs.PrintDefaults()
 	}
-	pos, err := parseInterspersed(fs, args)
-	if err != nil {
-		return flagExit(err)
-	}
-	if len(pos) != 1 {
-		fmt.Fprintln(e.stderr, "autodiscover check: give exactly one e-mail address")
-		fs.Usage()
-		return exitUsage
-	}
-	if err := validAddress(pos[0]); err != nil {
-		fmt.Fprintf(e.stderr, "autodiscover check: %v\n", err)
-		return exitUsage
-	}
-	in := newInput(e)
-	c, opts, err := cf.setup(e, in)
-	if err != nil {
-		fmt.Fprintf(e.stderr, "autodiscover check: %v\n", err)
-		return exitUsage
+	email, c, opts, exit, ok := cf.parse(fs, args, e)
+	if !ok {
+		return exit
 	}
 	var progress io.Writer
 	switch {
@@ -69,7 +54,7 @@ Flags:
 	case isTerminal(e.stderr):
 		progress = e.stderr
 	}
-	o := check.Options{Email: pos[0], Username: opts.Username, Password: opts.Password, Schema: opts.Schema, Client: c}
+	o := check.Options{Email: email, Username: opts.Username, Password: opts.Password, Schema: opts.Schema, Client: c}
 	if progress != nil {
 		o.Progress = func(s check.Step) { printStep(progress, s) }
 	}

@@ -46,25 +46,9 @@ Flags:
 `)
 		fs.PrintDefaults()
 	}
-	pos, err := parseInterspersed(fs, args)
-	if err != nil {
-		return flagExit(err)
-	}
-	if len(pos) != 1 {
-		fmt.Fprintln(e.stderr, "autodiscover discover: give exactly one e-mail address")
-		fs.Usage()
-		return exitUsage
-	}
-	email := pos[0]
-	if err := validAddress(email); err != nil {
-		fmt.Fprintf(e.stderr, "autodiscover discover: %v\n", err)
-		return exitUsage
-	}
-	in := newInput(e)
-	c, opts, err := cf.setup(e, in)
-	if err != nil {
-		fmt.Fprintf(e.stderr, "autodiscover discover: %v\n", err)
-		return exitUsage
+	email, c, opts, exit, ok := cf.parse(fs, args, e)
+	if !ok {
+		return exit
 	}
 	res, derr := c.Discover(ctx, email, opts)
 	if cf.json {
@@ -225,6 +209,31 @@ func (f *clientFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&f.ldapPlain, "ldap-plain", false, "allow ldap:// without StartTLS (its URLs are then not trusted)")
 	fs.StringVar(&f.adSite, "ad-site", "", "Active Directory site of this client: its SCP URLs come first")
 	fs.BoolVar(&f.noNTLM, "no-ntlm", false, "do not answer NTLM/Negotiate challenges (by default NTLMv2 is used where Basic is not offered)")
+}
+
+// parse parses args into f and the one e-mail address they must hold,
+// and sets the client up. When ok is false the command line was bad (or
+// asked for --help), stderr says so, and exit is the status to return.
+func (f *clientFlags) parse(fs *flag.FlagSet, args []string, e env) (email string, c *autodiscover.Client, opts *autodiscover.Options, exit int, ok bool) {
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return "", nil, nil, flagExit(err), false
+	}
+	if len(pos) != 1 {
+		fmt.Fprintf(e.stderr, "autodiscover %s: give exactly one e-mail address\n", fs.Name())
+		fs.Usage()
+		return "", nil, nil, exitUsage, false
+	}
+	email = pos[0]
+	if err := validAddress(email); err != nil {
+		fmt.Fprintf(e.stderr, "autodiscover %s: %v\n", fs.Name(), err)
+		return "", nil, nil, exitUsage, false
+	}
+	if c, opts, err = f.setup(e, newInput(e)); err != nil {
+		fmt.Fprintf(e.stderr, "autodiscover %s: %v\n", fs.Name(), err)
+		return "", nil, nil, exitUsage, false
+	}
+	return email, c, opts, 0, true
 }
 
 // setup builds the client and the options from the flags and env.
