@@ -12,6 +12,7 @@ import (
 
 	"github.com/autodiscover-go/autodiscover/internal/auth"
 	"github.com/autodiscover-go/autodiscover/internal/directory"
+	"github.com/autodiscover-go/autodiscover/internal/proxy"
 )
 
 type validator struct {
@@ -379,16 +380,16 @@ func (v *validator) proxyTuning(f *File) {
 		v.addf("proxy.max_body_bytes", "must not be negative")
 	}
 	if t.DialTimeout == 0 {
-		t.DialTimeout = 5 * time.Second
+		t.DialTimeout = proxy.DefaultDialTimeout
 	}
 	if t.TLSHandshakeTimeout == 0 {
-		t.TLSHandshakeTimeout = 5 * time.Second
+		t.TLSHandshakeTimeout = proxy.DefaultTLSHandshakeTimeout
 	}
 	if t.ResponseHeaderTimeout == 0 {
-		t.ResponseHeaderTimeout = 30 * time.Second
+		t.ResponseHeaderTimeout = proxy.DefaultResponseHeaderTimeout
 	}
 	if t.MaxBodyBytes == 0 {
-		t.MaxBodyBytes = 1 << 20
+		t.MaxBodyBytes = proxy.DefaultMaxBodyBytes
 	}
 }
 

@@ -27,6 +27,14 @@ import (
 	"time"
 )
 
+// The defaults of Options, also those of the configuration file.
+const (
+	DefaultDialTimeout           = 5 * time.Second
+	DefaultTLSHandshakeTimeout   = 5 * time.Second
+	DefaultResponseHeaderTimeout = 30 * time.Second
+	DefaultMaxBodyBytes          = 1 << 20
+)
+
 // Options tune a Proxy. The zero value of each field is documented.
 type Options struct {
 	// DialTimeout bounds the TCP connection to the upstream; 0 means 5s.
@@ -84,16 +92,16 @@ func New(upstream string, opts *Options) (*Proxy, error) {
 		o = *opts
 	}
 	if o.DialTimeout == 0 {
-		o.DialTimeout = 5 * time.Second
+		o.DialTimeout = DefaultDialTimeout
 	}
 	if o.TLSHandshakeTimeout == 0 {
-		o.TLSHandshakeTimeout = 5 * time.Second
+		o.TLSHandshakeTimeout = DefaultTLSHandshakeTimeout
 	}
 	if o.ResponseHeaderTimeout == 0 {
-		o.ResponseHeaderTimeout = 30 * time.Second
+		o.ResponseHeaderTimeout = DefaultResponseHeaderTimeout
 	}
 	if o.MaxBodyBytes == 0 {
-		o.MaxBodyBytes = 1 << 20
+		o.MaxBodyBytes = DefaultMaxBodyBytes
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
