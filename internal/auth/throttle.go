@@ -6,6 +6,9 @@ import (
 	"time"
 )
 
+// DefaultThrottleBase is the first delay of a Throttle whose Base is 0.
+const DefaultThrottleBase = 500 * time.Millisecond
+
 // Throttle slows down repeated failed logins, per account and per client
 // address. After Free failures within Window, every further attempt for that
 // account or from that address waits Base, doubled with each further
@@ -40,7 +43,7 @@ func (t *Throttle) defaults() {
 		t.Free = 3
 	}
 	if t.Base == 0 {
-		t.Base = 500 * time.Millisecond
+		t.Base = DefaultThrottleBase
 	}
 	if t.Max == 0 {
 		t.Max = 10 * time.Second

@@ -131,7 +131,7 @@ func (v *validator) auth(f *File) {
 	}
 	base := t.BaseDelay
 	if base == 0 {
-		base = 500 * time.Millisecond // the default
+		base = auth.DefaultThrottleBase
 	}
 	if t.MaxDelay > 0 && t.MaxDelay < base {
 		v.addf("auth.throttle.max_delay", "%v is shorter than base_delay (%v): the first delay would exceed the longest", t.MaxDelay, base)
