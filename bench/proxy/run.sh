@@ -6,7 +6,8 @@
 #   bench/proxy/run.sh [DURATION_SECONDS] [CONNECTIONS] [ROUNDS]
 #
 # Proxies and upstream are pinned to CPU 0, the load generator (wrk, TLS
-# keep-alive, the seed's authenticated POST) to CPU 1. The two proxies take
+# keep-alive, the seed's authenticated POST) to CPU 1; all run in this
+# script's session, so in one scheduling group (see autogroup below). The two proxies take
 # turns, ROUNDS times (default 3, the order alternating), so that a slow
 # spell of a shared machine hits both alike. Prints, per round, requests/s,
 # p50/p99 latency, CPU time per request (the proxy's and the upstream's on
@@ -119,8 +120,19 @@ chmod 755 "$W" apache; chmod 644 ./*.pem ./*.key
 echo "# starting upstream, ours and Apache on CPU 0" >&2
 taskset -c 0 ./upstream -addr 127.0.0.1:$UP -cert upstream.pem -key upstream.key & UP_PID=$!; PIDS="$PIDS $UP_PID"
 taskset -c 0 ./autodiscover serve --config autodiscover.yaml --log-level warn 2>ours.log & OURS_PID=$!; PIDS="$PIDS $OURS_PID"
-taskset -c 0 /usr/sbin/apache2 -f "$W/apache/httpd.conf" -k start
+# In the foreground (no daemon): Apache stays in this session like the
+# others. A daemon calls setsid, and with the kernel's autogroup scheduling
+# (sched_autogroup_enabled, on by default) a new session is a scheduling
+# group of its own: on the shared core the proxy would then compete with
+# the upstream as a group rather than as threads, which changes the
+# proxy's throughput by a quarter or more (either proxy, measured).
+taskset -c 0 /usr/sbin/apache2 -f "$W/apache/httpd.conf" -D FOREGROUND & PIDS="$PIDS $!"
 sleep 2
+groups=$(for p in $UP_PID $OURS_PID $(cat "$W/apache/httpd.pid"); do cat "/proc/$p/autogroup" 2>/dev/null | cut -d' ' -f1; done | sort -u | wc -l)
+if [ "$groups" -gt 1 ]; then
+	echo "the upstream and the proxies are in different scheduling groups (autogroup): the comparison would be unfair" >&2
+	exit 1
+fi
 
 BODY=$ROOT/examples/request.xml
 check() { # name addr
