@@ -4,6 +4,7 @@
 # same local TLS upstream, in one run.
 #
 #   bench/proxy/run.sh [DURATION_SECONDS] [CONNECTIONS] [ROUNDS]
+#   FLOOR=1 bench/proxy/run.sh ...   # also bench/proxy/floor, a bare relay
 #
 # Proxies and upstream are pinned to CPU 0, the load generator (wrk, TLS
 # keep-alive, the seed's authenticated POST) to CPU 1; all run in this
@@ -13,12 +14,15 @@
 # p50/p99 latency, CPU time per request (the proxy's and the upstream's on
 # its behalf), upstream connections opened, and memory (peak RSS; Apache:
 # all its processes); then the ratios ours/Apache per round and their median.
+# With FLOOR=1 each round also measures bench/proxy/floor, a TLS relay with
+# no HTTP stack (the least a Go proxy can cost), after the two proxies.
 # Needs: go, python3 (to pick free ports), openssl, wrk, apache2 (modules proxy, proxy_http, ssl,
 # socache_shmcb), taskset (util-linux), curl. Not part of go test.
 set -eu
 DURATION=${1:-20}
 CONNS=${2:-32}
 ROUNDS=${3:-3}
+FLOOR=${FLOOR:-0}
 case $CONNS in ''|*[!0-9]*) echo "connections must be a number" >&2; exit 2;; esac
 case $ROUNDS in ''|*[!0-9]*|0) echo "rounds must be a number from 1" >&2; exit 2;; esac
 [ "$ROUNDS" -le 10 ] || { echo "rounds capped at 10" >&2; exit 2; }
@@ -35,15 +39,15 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-# Three loopback ports free a moment ago.
+# Four loopback ports free a moment ago.
 set -- $(python3 -c 'import socket
-ss=[socket.socket() for _ in range(3)]
+ss=[socket.socket() for _ in range(4)]
 [s.bind(("127.0.0.1",0)) for s in ss]
 print(" ".join(str(s.getsockname()[1]) for s in ss))')
-OURS=127.0.0.1:$1 APACHE=127.0.0.1:$2 UP=$3
+OURS=127.0.0.1:$1 APACHE=127.0.0.1:$2 UP=$3 BARE=127.0.0.1:$4
 
 echo "# building" >&2
-(cd "$ROOT" && go build -o "$W/autodiscover" ./cmd/autodiscover && go build -o "$W/upstream" ./bench/proxy/upstream)
+(cd "$ROOT" && go build -o "$W/autodiscover" ./cmd/autodiscover && go build -o "$W/upstream" ./bench/proxy/upstream && go build -o "$W/floor" ./bench/proxy/floor)
 
 echo "# certificates" >&2
 cd "$W"
@@ -127,8 +131,12 @@ taskset -c 0 ./autodiscover serve --config autodiscover.yaml --log-level warn 2>
 # the upstream as a group rather than as threads, which changes the
 # proxy's throughput by a quarter or more (either proxy, measured).
 taskset -c 0 /usr/sbin/apache2 -f "$W/apache/httpd.conf" -D FOREGROUND & PIDS="$PIDS $!"
+FLOOR_PID=""
+if [ "$FLOOR" = 1 ]; then
+	taskset -c 0 ./floor -addr "$BARE" -upstream "127.0.0.1:$UP" -cert front.pem -key front.key -ca ca.pem & FLOOR_PID=$!; PIDS="$PIDS $FLOOR_PID"
+fi
 sleep 2
-groups=$(for p in $UP_PID $OURS_PID $(cat "$W/apache/httpd.pid"); do cat "/proc/$p/autogroup" 2>/dev/null | cut -d' ' -f1; done | sort -u | wc -l)
+groups=$(for p in $UP_PID $OURS_PID $(cat "$W/apache/httpd.pid") $FLOOR_PID; do cat "/proc/$p/autogroup" 2>/dev/null | cut -d' ' -f1; done | sort -u | wc -l)
 if [ "$groups" -gt 1 ]; then
 	echo "the upstream and the proxies are in different scheduling groups (autogroup): the comparison would be unfair" >&2
 	exit 1
@@ -142,6 +150,7 @@ check() { # name addr
 }
 check ours $OURS
 check apache $APACHE
+[ "$FLOOR" = 1 ] && check floor $BARE
 # The path as Outlook spells it: does each proxy relay it?
 mixed() {
 	curl -sS -o /dev/null -w '%{http_code}' --max-time 10 --cacert ca.pem --resolve "autodiscover.company.tld:${1##*:}:127.0.0.1" \
@@ -188,6 +197,7 @@ upstream_stats() { # connections and requests the upstream has seen
 	curl -sS --max-time 5 --cacert ca.pem "https://localhost:$UP/stats"
 }
 ours_pids() { echo "$OURS_PID"; }
+floor_pids() { echo "$FLOOR_PID"; }
 echo "# wrk: $CONNS connections, ${DURATION}s each after a 3 s warm-up, $ROUNDS rounds" >&2
 r=1
 while [ $r -le "$ROUNDS" ]; do
@@ -196,10 +206,13 @@ while [ $r -le "$ROUNDS" ]; do
 	else
 		run apache $r $APACHE apache_pids; run ours $r $OURS ours_pids
 	fi
+	[ "$FLOOR" = 1 ] && run floor $r $BARE floor_pids
 	r=$((r + 1))
 done
 OURS_RSS=$(rss_kb $OURS_PID)
 APACHE_RSS=$(rss_kb $(apache_pids))
+FLOOR_RSS=0
+[ "$FLOOR" = 1 ] && FLOOR_RSS=$(rss_kb $FLOOR_PID)
 
 rps() { awk '/^Requests\/sec:/ {print $2}' "$1"; }
 p99ms() { # wrk's 99th percentile, in ms
@@ -221,10 +234,14 @@ echo
 echo "| round | proxy | requests/s | p50 | p99 | proxy CPU/request | upstream CPU/request | upstream connections / requests | peak RSS | status >= 400, socket errors |"
 echo "|---|---|---|---|---|---|---|---|---|---|"
 r=1
-: > ratios.txt
+: > ratios.txt; : > floor-ratios.txt
 while [ $r -le "$ROUNDS" ]; do
 	report "autodiscover serve (proxy mode)" "wrk-ours-$r.txt" "$OURS_RSS" "cpu-ours-$r.txt" "upstream-ours-$r.txt" $r
 	report "$APACHE_NAME" "wrk-apache-$r.txt" "$APACHE_RSS" "cpu-apache-$r.txt" "upstream-apache-$r.txt" $r
+	if [ "$FLOOR" = 1 ]; then
+		report "bench/proxy/floor (bare relay, no HTTP stack)" "wrk-floor-$r.txt" "$FLOOR_RSS" "cpu-floor-$r.txt" "upstream-floor-$r.txt" $r
+		echo "$(rps "wrk-floor-$r.txt") $(rps "wrk-apache-$r.txt")" | awk '{printf "%.2f\n", $1/$2}' >> floor-ratios.txt
+	fi
 	echo "$(rps "wrk-ours-$r.txt") $(rps "wrk-apache-$r.txt") $(p99ms "wrk-ours-$r.txt") $(p99ms "wrk-apache-$r.txt")" |
 		awk '{printf "%.2f %.2f\n", $1/$2, $3/$4}' >> ratios.txt
 	r=$((r + 1))
@@ -232,6 +249,7 @@ done
 echo
 echo "throughput ours/Apache per round: $(awk '{printf "%s ", $1}' ratios.txt)(median $(awk '{print $1}' ratios.txt | median))"
 echo "p99 ours/Apache per round: $(awk '{printf "%s ", $2}' ratios.txt)(median $(awk '{print $2}' ratios.txt | median))"
+[ "$FLOOR" = 1 ] && echo "throughput floor/Apache per round: $(awk '{printf "%s ", $1}' floor-ratios.txt)(median $(median < floor-ratios.txt))"
 echo
 echo "$MIXED"
 echo
