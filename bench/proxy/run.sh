@@ -12,8 +12,8 @@
 # turns, ROUNDS times (default 3, the order alternating), so that a slow
 # spell of a shared machine hits both alike. Prints, per round, requests/s,
 # p50/p99 latency, CPU time per request (the proxy's and the upstream's on
-# its behalf), upstream connections opened, and memory (peak RSS; Apache:
-# all its processes); then the ratios ours/Apache per round and their median.
+# its behalf), upstream connections opened, and memory (the largest PSS seen
+# during the run, sampled twice a second; Apache: summed over its processes); then the ratios ours/Apache per round and their median.
 # With FLOOR=1 each round also measures bench/proxy/floor, a TLS relay with
 # no HTTP stack (the least a Go proxy can cost), after the two proxies.
 # Needs: go, python3 (to pick free ports), openssl, wrk, apache2 (modules proxy, proxy_http, ssl,
@@ -116,11 +116,17 @@ SSLSessionCache "shmcb:$W/apache/ssl_scache(512000)"
   # The WorkMail recipe, with the local upstream for the AWS one.
   SSLProxyEngine on
   SSLProxyCACertificateFile $W/ca.pem
+  # Verify the upstream's certificate, as ours does (Apache's default is
+  # SSLProxyVerify none: any certificate with the right name passes).
+  SSLProxyVerify require
   ProxyPass /autodiscover/autodiscover.xml https://localhost:$UP/autodiscover/autodiscover.xml
 </VirtualHost>
 CONF
 chmod 755 "$W" apache; chmod 644 ./*.pem ./*.key
 
+# This script's own helpers (curl, awk, the memory sampler) run on CPU 1,
+# beside wrk, so that CPU 0 holds only the servers.
+taskset -p -c 1 $$ >/dev/null
 echo "# starting upstream, ours and Apache on CPU 0" >&2
 taskset -c 0 ./upstream -addr 127.0.0.1:$UP -cert upstream.pem -key upstream.key & UP_PID=$!; PIDS="$PIDS $UP_PID"
 taskset -c 0 ./autodiscover serve --config autodiscover.yaml --log-level warn 2>ours.log & OURS_PID=$!; PIDS="$PIDS $OURS_PID"
@@ -167,7 +173,17 @@ sum_over() { # file-under-/proc/PID awk-program pids... : the value summed over 
 	done
 	echo $t
 }
-rss_kb() { sum_over status '/^VmHWM:/ {print $2}' "$@"; } # peak RSS, KiB
+# Proportional set size, KiB: shared pages (Apache's children share most
+# of theirs) count once in total, not once per process as in RSS.
+pss_kb() { sum_over smaps_rollup '/^Pss:/ {print $2}' "$@"; }
+sample_pss() { # pids-function file: the largest PSS seen, until file.stop exists
+	max=0
+	while [ ! -f "$2.stop" ]; do
+		v=$(pss_kb $($1))
+		[ "$v" -gt "$max" ] && max=$v && echo "$max" > "$2"
+		sleep 0.5
+	done
+}
 apache_pids() {
 	parent=$(cat "$W/apache/httpd.pid")
 	echo "$parent $(pgrep -P "$parent" | tr '\n' ' ')"
@@ -183,15 +199,19 @@ run() { # name round addr pids-function
 	name=$1 round=$2 addr=$3 pids=$4
 	BENCH_BODY=$BODY taskset -c 1 wrk -t1 -c"$CONNS" -d3s -s "$ROOT/bench/proxy/post.lua" "https://$addr/autodiscover/autodiscover.xml" >/dev/null
 	before=$(cpu_ticks $($pids)) up_before=$(cpu_ticks "$UP_PID") stats_before=$(upstream_stats)
+	echo 0 > "pss-$name-$round.txt"
+	sample_pss "$pids" "pss-$name-$round.txt" & sampler=$!
 	BENCH_BODY=$BODY taskset -c 1 wrk -t1 -c"$CONNS" -d"${DURATION}s" --latency -s "$ROOT/bench/proxy/post.lua" \
 		"https://$addr/autodiscover/autodiscover.xml" > "wrk-$name-$round.txt"
 	after=$(cpu_ticks $($pids)) up_after=$(cpu_ticks "$UP_PID") stats_after=$(upstream_stats)
+	touch "pss-$name-$round.txt.stop"; wait "$sampler"
 	# CPU time per request (µs) of the proxy and of the upstream.
 	n=$(awk '/requests in/ {print $1}' "wrk-$name-$round.txt")
 	echo $(( (after - before) * 1000000 / HZ / n )) $(( (up_after - up_before) * 1000000 / HZ / n )) > "cpu-$name-$round.txt"
-	# Connections the proxy opened to the upstream (reuse) and requests relayed.
+	# Connections the proxy opened to the upstream (reuse) and requests
+	# relayed; the first /stats call's own connection is not the proxy's.
 	set -- $stats_before $stats_after
-	echo $(($3 - $1)) $(($4 - $2)) > "upstream-$name-$round.txt"
+	echo $(($3 - $1 - 1)) $(($4 - $2)) > "upstream-$name-$round.txt"
 }
 upstream_stats() { # connections and requests the upstream has seen
 	curl -sS --max-time 5 --cacert ca.pem "https://localhost:$UP/stats"
@@ -209,37 +229,34 @@ while [ $r -le "$ROUNDS" ]; do
 	[ "$FLOOR" = 1 ] && run floor $r $BARE floor_pids
 	r=$((r + 1))
 done
-OURS_RSS=$(rss_kb $OURS_PID)
-APACHE_RSS=$(rss_kb $(apache_pids))
-FLOOR_RSS=0
-[ "$FLOOR" = 1 ] && FLOOR_RSS=$(rss_kb $FLOOR_PID)
 
 rps() { awk '/^Requests\/sec:/ {print $2}' "$1"; }
 p99ms() { # wrk's 99th percentile, in ms
 	awk '$1=="99%" {v=$2; u=v; sub(/[0-9.]+/, "", u); sub(/[a-z]+$/, "", v);
 		if (u=="us") v/=1000; else if (u=="s") v*=1000; print v}' "$1"
 }
-report() { # name file rss cpu-file upstream-file round
+report() { # name file pss-file cpu-file upstream-file round
 	p50=$(awk '$1=="50%" {print $2}' "$2")
 	p99=$(awk '$1=="99%" {print $2}' "$2")
 	non200=$(awk '/^status errors:/ {print $3}' "$2")
 	errs=$(awk '/Socket errors/ {print}' "$2")
 	read -r cpu up < "$4"
 	read -r upconns upreqs < "$5"
-	printf '| %s | %s | %s | %s | %s | %d µs | %d µs | %d / %d | %d MiB | %s %s |\n' "$6" "$1" "$(rps "$2")" "$p50" "$p99" "$cpu" "$up" "$upconns" "$upreqs" $(($3 / 1024)) "${non200:-0}" "$errs"
+	read -r pss < "$3"
+	printf '| %s | %s | %s | %s | %s | %d µs | %d µs | %d / %d | %d MiB | %s %s |\n' "$6" "$1" "$(rps "$2")" "$p50" "$p99" "$cpu" "$up" "$upconns" "$upreqs" $((pss / 1024)) "${non200:-0}" "$errs"
 }
 median() { sort -n | awk '{v[NR]=$1} END {if (NR%2) print v[(NR+1)/2]; else printf "%.2f\n", (v[NR/2]+v[NR/2+1])/2}'; }
 APACHE_NAME="Apache httpd $(/usr/sbin/apache2 -v | awk -F'[/ ]' '/version/ {print $4}') (ProxyPass + SSLProxyEngine)"
 echo
-echo "| round | proxy | requests/s | p50 | p99 | proxy CPU/request | upstream CPU/request | upstream connections / requests | peak RSS | status >= 400, socket errors |"
+echo "| round | proxy | requests/s | p50 | p99 | proxy CPU/request | upstream CPU/request | upstream connections / requests | peak PSS | status >= 400, socket errors |"
 echo "|---|---|---|---|---|---|---|---|---|---|"
 r=1
 : > ratios.txt; : > floor-ratios.txt
 while [ $r -le "$ROUNDS" ]; do
-	report "autodiscover serve (proxy mode)" "wrk-ours-$r.txt" "$OURS_RSS" "cpu-ours-$r.txt" "upstream-ours-$r.txt" $r
-	report "$APACHE_NAME" "wrk-apache-$r.txt" "$APACHE_RSS" "cpu-apache-$r.txt" "upstream-apache-$r.txt" $r
+	report "autodiscover serve (proxy mode)" "wrk-ours-$r.txt" "pss-ours-$r.txt" "cpu-ours-$r.txt" "upstream-ours-$r.txt" $r
+	report "$APACHE_NAME" "wrk-apache-$r.txt" "pss-apache-$r.txt" "cpu-apache-$r.txt" "upstream-apache-$r.txt" $r
 	if [ "$FLOOR" = 1 ]; then
-		report "bench/proxy/floor (bare relay, no HTTP stack)" "wrk-floor-$r.txt" "$FLOOR_RSS" "cpu-floor-$r.txt" "upstream-floor-$r.txt" $r
+		report "bench/proxy/floor (bare relay, no HTTP stack)" "wrk-floor-$r.txt" "pss-floor-$r.txt" "cpu-floor-$r.txt" "upstream-floor-$r.txt" $r
 		echo "$(rps "wrk-floor-$r.txt") $(rps "wrk-apache-$r.txt")" | awk '{printf "%.2f\n", $1/$2}' >> floor-ratios.txt
 	fi
 	echo "$(rps "wrk-ours-$r.txt") $(rps "wrk-apache-$r.txt") $(p99ms "wrk-ours-$r.txt") $(p99ms "wrk-apache-$r.txt")" |
@@ -253,4 +270,4 @@ echo "p99 ours/Apache per round: $(awk '{printf "%s ", $2}' ratios.txt)(median $
 echo
 echo "$MIXED"
 echo
-echo "raw wrk output:"; cat wrk-ours-*.txt wrk-apache-*.txt
+echo "raw wrk output:"; cat wrk-*.txt
