@@ -14,6 +14,8 @@
 # p50/p99 latency, CPU time per request (the proxy's and the upstream's on
 # its behalf), upstream connections opened, and memory (the largest PSS seen
 # during the run, sampled twice a second; Apache: summed over its processes); then the ratios ours/Apache per round and their median.
+# UPSTREAM_CPU=1 puts the upstream on CPU 1 with wrk instead of on the
+# proxies' core (then CPU 1 is busy too: read its numbers with care).
 # With FLOOR=1 each round also measures bench/proxy/floor, a TLS relay with
 # no HTTP stack (the least a Go proxy can cost), after the two proxies.
 # Needs: go, python3 (to pick free ports), openssl, wrk, apache2 (modules proxy, proxy_http, ssl,
@@ -23,6 +25,8 @@ DURATION=${1:-20}
 CONNS=${2:-32}
 ROUNDS=${3:-3}
 FLOOR=${FLOOR:-0}
+UPSTREAM_CPU=${UPSTREAM_CPU:-0}
+case $UPSTREAM_CPU in 0|1) ;; *) echo "UPSTREAM_CPU must be 0 or 1" >&2; exit 2;; esac
 case $CONNS in ''|*[!0-9]*) echo "connections must be a number" >&2; exit 2;; esac
 case $ROUNDS in ''|*[!0-9]*|0) echo "rounds must be a number from 1" >&2; exit 2;; esac
 [ "$ROUNDS" -le 10 ] || { echo "rounds capped at 10" >&2; exit 2; }
@@ -128,7 +132,7 @@ chmod 755 "$W" apache; chmod 644 ./*.pem ./*.key
 # beside wrk, so that CPU 0 holds only the servers.
 taskset -p -c 1 $$ >/dev/null
 echo "# starting upstream, ours and Apache on CPU 0" >&2
-taskset -c 0 ./upstream -addr 127.0.0.1:$UP -cert upstream.pem -key upstream.key & UP_PID=$!; PIDS="$PIDS $UP_PID"
+taskset -c "$UPSTREAM_CPU" ./upstream -addr 127.0.0.1:$UP -cert upstream.pem -key upstream.key & UP_PID=$!; PIDS="$PIDS $UP_PID"
 taskset -c 0 ./autodiscover serve --config autodiscover.yaml --log-level warn 2>ours.log & OURS_PID=$!; PIDS="$PIDS $OURS_PID"
 # In the foreground (no daemon): Apache stays in this session like the
 # others. A daemon calls setsid, and with the kernel's autogroup scheduling
