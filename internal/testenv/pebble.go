@@ -1,7 +1,6 @@
 package testenv
 
 import (
-	"bytes"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -19,7 +18,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -41,7 +39,7 @@ type Pebble struct {
 	APIRootsFile string
 
 	mgmt string // host:port of the management API
-	log  *pebbleLog
+	log  *Buffer
 }
 
 // PebbleOptions say where pebble validates challenges.
@@ -122,7 +120,7 @@ func StartPebble(t testing.TB, o PebbleOptions) *Pebble {
 		}
 		cmd := exec.Command(PebbleBinary, "-config", cfgFile, "-dnsserver", dnsAddr)
 		cmd.Env = append(os.Environ(), "PEBBLE_VA_NOSLEEP=1", "PEBBLE_WFE_NONCEREJECT=0")
-		logs := &pebbleLog{}
+		logs := &Buffer{}
 		cmd.Stdout, cmd.Stderr = logs, logs
 		if err := cmd.Start(); err != nil {
 			t.Fatalf("starting pebble: %v", err)
@@ -200,23 +198,6 @@ func (p *Pebble) IssuerRootsPEM(t testing.TB) []byte {
 
 // Output returns what pebble has logged so far.
 func (p *Pebble) Output() string { return p.log.String() }
-
-type pebbleLog struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *pebbleLog) Write(b []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(b)
-}
-
-func (l *pebbleLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 func pebbleCA(t testing.TB) (*x509.Certificate, *ecdsa.PrivateKey) {
 	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
