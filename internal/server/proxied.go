@@ -49,12 +49,12 @@ func (s *Server) routeProxy(w http.ResponseWriter, r *http.Request) bool {
 		return true
 	}
 	setDomain(r, domain)
-	if _, ok := proxy.Route(r.URL); !ok {
-		setOutcome(r, "refused_path") // answered 404 by the proxy, never relayed
+	if recordOf(r) == nil { // no access-log line: no outcome to name
 		h.ServeHTTP(w, r)
 		return true
 	}
-	if recordOf(r) == nil { // no access-log line: no outcome to name
+	if _, ok := proxy.Route(r.URL); !ok {
+		setOutcome(r, "refused_path") // answered 404 by the proxy, never relayed
 		h.ServeHTTP(w, r)
 		return true
 	}
