@@ -212,13 +212,11 @@ func (s *session) dialTLS(ctx context.Context, network, addr string) (net.Conn, 
 	host, _, _ := net.SplitHostPort(addr)
 	conn, info, err := handshake(ctx, raw, host, s.tlsConfig)
 	f.set(nil, info)
-	if err == nil {
-		f.setStage("")
-	}
 	if err != nil {
 		raw.Close()
 		return nil, err
 	}
+	f.setStage("")
 	return conn, nil
 }
 

@@ -88,8 +88,8 @@ func explainOne(ae *autodiscover.AttemptError, domain string) (Cause, int) {
 	case errors.As(err, &aue):
 		return Cause{Detail: fmt.Sprintf("%s: %v", ae.URL, aue), Fix: "check the address and password, and the schemes the server offers"}, 60
 	case errors.As(err, &se) && se.Status >= 502 && se.Status <= 504:
-		return Cause{Detail: fmt.Sprintf("%s answered HTTP %d: the server (or its upstream, when it proxies) is failing", ae.URL, se.Status),
-			Fix: "check the AutoDiscover server at " + host + " and its logs (and its upstream, when it proxies)"}, 60
+		return Cause{Detail: fmt.Sprintf("%s answered HTTP %d"+serverFailing, ae.URL, se.Status),
+			Fix: fixFailing(host)}, 60
 	case errors.As(err, &se) && se.Status >= 500:
 		return Cause{Detail: fmt.Sprintf("%s answered HTTP %d: the server fails", ae.URL, se.Status),
 			Fix: "check the AutoDiscover server at " + host + " and its logs"}, 55
@@ -113,7 +113,7 @@ func explainOne(ae *autodiscover.AttemptError, domain string) (Cause, int) {
 		return Cause{Detail: fmt.Sprintf("%s: %v", ae.URL, err), Fix: "find why " + host + " does not answer (see the attempts)"}, 30
 	case errors.As(err, &de) && !de.IsNotFound:
 		return Cause{Detail: fmt.Sprintf("%s: %v: cannot tell whether %s exists", ae.URL, err, de.Name),
-			Fix: "check that the DNS server is reachable (--dns ADDR, or the system resolver) and run again"}, 20
+			Fix: fixDNS}, 20
 	case errors.As(err, &de):
 		return Cause{Detail: fmt.Sprintf("%s: %v", ae.URL, err),
 			Fix: "publish autodiscover." + domain + " (see \"autodiscover records " + domain + " --target HOST\")"}, 10

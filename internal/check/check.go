@@ -233,7 +233,7 @@ func (x *run) host(ctx context.Context, host string, root bool) {
 	case dnsTrouble(err) != "":
 		x.noDNS = true
 		x.add("dns "+host, Fail, "the DNS server did not answer ("+dnsTrouble(err)+"): cannot judge whether "+host+" has a record",
-			"check that the DNS server is reachable (--dns ADDR, or the system resolver) and run again")
+			fixDNS)
 		return
 	case err != nil || len(ans.Addrs) == 0:
 		if root {
@@ -382,8 +382,8 @@ func (x *run) host(ctx context.Context, host string, root bool) {
 		st, fix := x.problem(), "serve POST /autodiscover/autodiscover.xml on "+host+" (\"autodiscover serve\", or a proxy to your provider)"
 		detail := "not an AutoDiscover endpoint: " + f.Err.Error()
 		if failing(f.Err) {
-			detail = f.Err.Error() + ": the server (or its upstream, when it proxies) is failing"
-			fix = "check the AutoDiscover server at " + host + " and its logs (and its upstream, when it proxies)"
+			detail = f.Err.Error() + serverFailing
+			fix = fixFailing(host)
 		}
 		if root {
 			st, fix = Info, ""
@@ -424,8 +424,8 @@ func (x *run) host(ctx context.Context, host string, root bool) {
 		x.add(name, x.problem(), f.Err.Error()+" after sending the credentials, though "+host+" answered 401 at once without them: the server may be throttling failed logins (it delays answers to wrong passwords)",
 			"check the user name and password ("+x.user()+"), and wait before trying again")
 	case failing(f.Err):
-		x.add(name, x.problem(), f.Err.Error()+": the server (or its upstream, when it proxies) is failing",
-			"check the AutoDiscover server at "+host+" and its logs (and its upstream, when it proxies)")
+		x.add(name, x.problem(), f.Err.Error()+serverFailing,
+			fixFailing(host))
 	default:
 		x.add(name, x.problem(), "no valid "+x.o.Schema.String()+" answer: "+f.Err.Error(), "answer with the "+x.o.Schema.String()+" response schema")
 	}
@@ -481,7 +481,7 @@ func (x *run) srv(ctx context.Context) {
 	if t := dnsTrouble(err); t != "" && len(recs) == 0 {
 		x.noDNS = true
 		x.add(name, Fail, "the DNS server did not answer ("+t+"): cannot judge whether there is an SRV record",
-			"check that the DNS server is reachable (--dns ADDR, or the system resolver) and run again")
+			fixDNS)
 		return
 	}
 	if len(recs) == 0 {
@@ -538,7 +538,7 @@ func (x *run) discovery(res *autodiscover.Result, err error) {
 			}
 		}
 		if x.noDNS {
-			fix = "check that the DNS server is reachable (--dns ADDR, or the system resolver) and run again"
+			fix = fixDNS
 		}
 		x.add(name, Fail, detail, fix)
 	}
@@ -631,6 +631,17 @@ func expiresIn(left time.Duration) string {
 	default:
 		return fmt.Sprintf("in %d days", h/24)
 	}
+}
+
+// serverFailing ends the detail of a step answered 502, 503 or 504.
+const serverFailing = ": the server (or its upstream, when it proxies) is failing"
+
+// fixDNS is the fix when the DNS server itself failed.
+const fixDNS = "check that the DNS server is reachable (--dns ADDR, or the system resolver) and run again"
+
+// fixFailing is the fix for a host that answers 502, 503 or 504.
+func fixFailing(host string) string {
+	return "check the AutoDiscover server at " + host + " and its logs (and its upstream, when it proxies)"
 }
 
 // failing reports an HTTP 502, 503 or 504: a server (or the upstream
